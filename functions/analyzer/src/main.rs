@@ -1,0 +1,20 @@
+//! The analyzer Lambda: SQS `call.completed` batches in, `"Analytics"` rows out.
+
+use lambda_runtime::{service_fn, Error};
+use postcall::{
+    config::AnalyzerConfig,
+    handlers::analyze_batch::{analyze_batch, AnalyzerDeps},
+};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = AnalyzerConfig::from_env()?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let deps = AnalyzerDeps::new(config, &aws).await?;
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |event| async move {
+        analyze_batch(deps, event).await
+    }))
+    .await
+}

@@ -1,0 +1,6 @@
+//! Adapters at the edge: each holds a client and its target, and owns one error enum.
+
+pub mod postgres;
+pub mod secrets;
+pub mod sns;
+pub mod sqs;

@@ -1,0 +1,928 @@
+//! Postgres: the one place where postcall's SQL lives.
+//!
+//! One [`PgStore`] per container holds one `tokio_postgres::Client`, opened on first use and
+//! reopened when the server drops it. tokio-postgres pipelines queries that are polled
+//! concurrently, so every record of a batch shares that client; each write is one statement
+//! (an upsert or a conditional update), so no transaction is needed on the shared connection.
+//! Migrations, which do need transactions, open a connection of their own.
+
+use std::{future::Future, path::Path, str::FromStr, sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Mutex;
+use tokio_postgres::{config::Host, error::SqlState, Client, NoTls, Statement};
+use tracing::{debug, info, warn};
+
+use crate::{
+    adapters::secrets::{SecretError, SecretsStore},
+    analysis::AnalysisOutcome,
+    config::{DatabaseConfig, DatabaseSource, TlsMode},
+    domain::{
+        Analysis, CallId, CallMetrics, Entities, Intent, LeadScore, Role, Sentiment, Summary, Turn,
+    },
+    error::{Classified, ErrorClass},
+};
+
+/// One migration: a version, a name and its SQL.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Applied in ascending order; recorded in `postcall_schema_migrations`.
+    pub version: i32,
+    /// File name without the number.
+    pub name: &'static str,
+    /// The SQL, run in one transaction.
+    pub sql: &'static str,
+}
+
+/// The migrations in `migrations/`, compiled in so that a function can apply them at cold start.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "call_and_turn",
+        sql: include_str!("../../../migrations/0001_call_and_turn.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "analytics",
+        sql: include_str!("../../../migrations/0002_analytics.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "dashboard_indexes",
+        sql: include_str!("../../../migrations/0003_dashboard_indexes.sql"),
+    },
+];
+
+/// A Postgres operation failed. Every variant is transient: a database that is down, slow or
+/// misconfigured comes back, and the message is retried meanwhile.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Connecting (or preparing statements on a new connection) failed.
+    #[error("connect to postgres at {target}")]
+    Connect {
+        /// Host and database name: never the password.
+        target: String,
+        /// The driver's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// A statement failed.
+    #[error("{operation}")]
+    Query {
+        /// What was being done, with the call id.
+        operation: String,
+        /// The driver's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// A statement or a connect took longer than its timeout.
+    #[error("{operation}: timed out after {timeout_ms} ms")]
+    Timeout {
+        /// What was being done.
+        operation: String,
+        /// The timeout.
+        timeout_ms: u128,
+    },
+    /// The TLS configuration could not be built (bad CA bundle).
+    #[error("postgres tls setup: {0}")]
+    Tls(String),
+    /// The credentials secret could not be fetched.
+    #[error("fetch database credentials")]
+    Credentials(#[from] SecretError),
+    /// The credentials secret is not in the RDS format.
+    #[error("database secret is not in the RDS format: {0}")]
+    SecretFormat(String),
+}
+
+impl Classified for StoreError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            StoreError::Connect { .. }
+            | StoreError::Query { .. }
+            | StoreError::Timeout { .. }
+            | StoreError::Tls(_)
+            | StoreError::Credentials(_)
+            | StoreError::SecretFormat(_) => ErrorClass::Transient,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        "Database"
+    }
+}
+
+/// A call as stored: its facts, its turns in order and its current analytics row, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCall {
+    /// The caller's number.
+    pub from_number: Option<String>,
+    /// The agent.
+    pub agent_id: Option<String>,
+    /// When the call ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Turns ordered by start time, then id.
+    pub turns: Vec<Turn>,
+    /// The analytics row, when the call was analyzed before.
+    pub analytics: Option<StoredAnalytics>,
+}
+
+/// The parts of an `"Analytics"` row that decide whether to analyze again and to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAnalytics {
+    /// Hash of the transcript that was analyzed.
+    pub transcript_hash: Option<String>,
+    /// Analyzer that produced the row.
+    pub analyzer: String,
+    /// Its prompt version.
+    pub prompt_version: Option<String>,
+    /// When the hot-lead message was published.
+    pub hot_published_at: Option<DateTime<Utc>>,
+    /// The stored analysis; `None` when a value no longer parses (a row from an older writer).
+    pub analysis: Option<Analysis>,
+}
+
+/// What [`PgStore::upsert_analysis`] writes.
+#[derive(Debug, Clone, Copy)]
+pub struct AnalyticsRecord<'a> {
+    /// The call.
+    pub call_id: &'a CallId,
+    /// The analysis and how it was made.
+    pub outcome: &'a AnalysisOutcome,
+    /// Hash of the full transcript.
+    pub transcript_hash: &'a str,
+    /// Characters of the full transcript.
+    pub transcript_chars: usize,
+    /// Whether only the capped form was analyzed.
+    pub truncated: bool,
+    /// Deterministic call metrics.
+    pub metrics: &'a CallMetrics,
+    /// Time the analyzer took.
+    pub latency_ms: u64,
+}
+
+/// Result of trying to take the right to publish a call's hot-lead message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HotClaim {
+    /// This invocation holds the lease: publish, then [`PgStore::mark_hot_published`].
+    Claimed,
+    /// The message was published before.
+    AlreadyPublished,
+    /// Another invocation holds an unexpired lease.
+    HeldElsewhere,
+}
+
+struct PreparedStatements {
+    fetch_call: Statement,
+    upsert_analysis: Statement,
+    claim_hot: Statement,
+    hot_published: Statement,
+    mark_hot_published: Statement,
+    release_hot_claim: Statement,
+}
+
+struct PgConnection {
+    client: Client,
+    statements: PreparedStatements,
+}
+
+/// The Postgres adapter: a lazily opened, self-healing connection and postcall's queries.
+pub struct PgStore {
+    config: DatabaseConfig,
+    secrets: Option<SecretsStore>,
+    resolved: Mutex<Option<tokio_postgres::Config>>,
+    connection: Mutex<Option<Arc<PgConnection>>>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// A store that connects on first use. `secrets` is needed when the config names a
+    /// `DATABASE_SECRET_ARN`.
+    pub fn new(config: DatabaseConfig, secrets: Option<SecretsStore>) -> Self {
+        Self {
+            config,
+            secrets,
+            resolved: Mutex::new(None),
+            connection: Mutex::new(None),
+        }
+    }
+
+    /// Loads a call, its turns in order and its analytics row in one query. `Ok(None)` when
+    /// no `"Call"` row has this id.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn fetch_call(&self, call_id: &CallId) -> Result<Option<StoredCall>, StoreError> {
+        let operation = || format!("load call {call_id}");
+        let rows = self
+            .run(operation, |c| async move {
+                c.client
+                    .query(&c.statements.fetch_call, &[&call_id.as_str()])
+                    .await
+            })
+            .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let read = |e: tokio_postgres::Error| StoreError::Query {
+            operation: operation(),
+            source: e,
+        };
+        let analytics = match first
+            .try_get::<_, Option<String>>("analyzer")
+            .map_err(read)?
+        {
+            None => None,
+            Some(analyzer) => Some(StoredAnalytics {
+                transcript_hash: first.try_get("transcript_hash").map_err(read)?,
+                analyzer,
+                prompt_version: first.try_get("prompt_version").map_err(read)?,
+                hot_published_at: first.try_get("hot_published_at").map_err(read)?,
+                analysis: stored_analysis(first).map_err(read)?,
+            }),
+        };
+        let mut turns = Vec::with_capacity(rows.len());
+        for row in &rows {
+            // A LEFT JOIN row without a turn carries NULLs in every turn column.
+            let Some(role) = row.try_get::<_, Option<String>>("role").map_err(read)? else {
+                continue;
+            };
+            turns.push(Turn {
+                role: Role::parse(&role),
+                text: row
+                    .try_get::<_, Option<String>>("text")
+                    .map_err(read)?
+                    .unwrap_or_default(),
+                started_at: row.try_get("turn_started_at").map_err(read)?,
+                ended_at: row.try_get("turn_ended_at").map_err(read)?,
+            });
+        }
+        Ok(Some(StoredCall {
+            from_number: first.try_get("from_number").map_err(read)?,
+            agent_id: first.try_get("agent_id").map_err(read)?,
+            ended_at: first.try_get("call_ended_at").map_err(read)?,
+            turns,
+            analytics,
+        }))
+    }
+
+    /// Inserts or replaces the call's analytics row (one statement). `"hotPublishedAt"` is
+    /// left as it was, so a re-analysis never publishes a second hot-lead message.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    #[tracing::instrument(skip_all, fields(call_id = %record.call_id))]
+    pub async fn upsert_analysis(&self, record: AnalyticsRecord<'_>) -> Result<(), StoreError> {
+        let a = &record.outcome.analysis;
+        let entities = serde_json::to_value(&a.entities).unwrap_or(serde_json::Value::Null);
+        let metrics = serde_json::to_value(record.metrics).unwrap_or(serde_json::Value::Null);
+        let lead_score = i32::from(a.lead_score.get());
+        let chars = i32::try_from(record.transcript_chars).unwrap_or(i32::MAX);
+        let latency_ms = i32::try_from(record.latency_ms).unwrap_or(i32::MAX);
+        let usage = record.outcome.usage;
+        let input_tokens = usage.map(|u| i32::try_from(u.input_tokens).unwrap_or(i32::MAX));
+        let output_tokens = usage.map(|u| i32::try_from(u.output_tokens).unwrap_or(i32::MAX));
+        let cost_usd = usage.map(|u| u.cost_usd);
+        let intent = a.intent.as_str();
+        let call_id = record.call_id.as_str();
+        let sentiment = a.sentiment.get();
+        let summary = a.summary.as_str();
+        let next_action = a.next_action.as_str();
+        let analyzer = record.outcome.analyzer.as_str();
+        let prompt_version = record.outcome.prompt_version.as_deref();
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 17] = [
+            &call_id,
+            &sentiment,
+            &lead_score,
+            &intent,
+            &entities,
+            &summary,
+            &next_action,
+            &analyzer,
+            &prompt_version,
+            &record.transcript_hash,
+            &chars,
+            &record.truncated,
+            &metrics,
+            &input_tokens,
+            &output_tokens,
+            &cost_usd,
+            &latency_ms,
+        ];
+        let params = &params;
+        self.run(
+            || format!("upsert analytics for call {}", record.call_id),
+            |c| async move {
+                c.client
+                    .execute(&c.statements.upsert_analysis, params)
+                    .await
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Takes a lease of `lease` on publishing the call's hot-lead message, unless it was
+    /// published already or another invocation holds an unexpired lease.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn claim_hot_publish(
+        &self,
+        call_id: &CallId,
+        lease: Duration,
+    ) -> Result<HotClaim, StoreError> {
+        let lease_secs = lease.as_secs_f64();
+        let lease_secs = &lease_secs;
+        let claimed = self
+            .run(
+                || format!("claim hot-lead publish for call {call_id}"),
+                |c| async move {
+                    c.client
+                        .query_opt(&c.statements.claim_hot, &[&call_id.as_str(), lease_secs])
+                        .await
+                },
+            )
+            .await?;
+        if claimed.is_some() {
+            return Ok(HotClaim::Claimed);
+        }
+        let published = self
+            .run(
+                || format!("read hot-lead state of call {call_id}"),
+                |c| async move {
+                    c.client
+                        .query_opt(&c.statements.hot_published, &[&call_id.as_str()])
+                        .await
+                },
+            )
+            .await?;
+        let is_published = published
+            .map(|row| row.try_get::<_, bool>(0))
+            .transpose()
+            .map_err(|e| StoreError::Query {
+                operation: format!("read hot-lead state of call {call_id}"),
+                source: e,
+            })?
+            .unwrap_or(false);
+        Ok(if is_published {
+            HotClaim::AlreadyPublished
+        } else {
+            HotClaim::HeldElsewhere
+        })
+    }
+
+    /// Records that the hot-lead message was published and drops the lease.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn mark_hot_published(&self, call_id: &CallId) -> Result<(), StoreError> {
+        self.run(
+            || format!("mark hot lead published for call {call_id}"),
+            |c| async move {
+                c.client
+                    .execute(&c.statements.mark_hot_published, &[&call_id.as_str()])
+                    .await
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Drops the lease after a failed publish, so that the retry can publish at once.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn release_hot_claim(&self, call_id: &CallId) -> Result<(), StoreError> {
+        self.run(
+            || format!("release hot-lead claim for call {call_id}"),
+            |c| async move {
+                c.client
+                    .execute(&c.statements.release_hot_claim, &[&call_id.as_str()])
+                    .await
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Applies the migrations not yet recorded in `postcall_schema_migrations`, each in its own
+    /// transaction, under an advisory lock so that concurrent cold starts apply each once.
+    /// Returns the versions applied now.
+    ///
+    /// # Errors
+    /// [`StoreError`] when connecting or a migration fails (that migration is rolled back).
+    pub async fn migrate(&self) -> Result<Vec<i32>, StoreError> {
+        let mut client = self.open_client().await?;
+        let fail = |operation: &str| {
+            let operation = operation.to_owned();
+            move |source| StoreError::Query { operation, source }
+        };
+        // The lock is per session and released when this connection closes at the end.
+        client
+            .batch_execute(
+                "SELECT pg_advisory_lock(7412019) ;
+                 CREATE TABLE IF NOT EXISTS postcall_schema_migrations (
+                     version integer PRIMARY KEY,
+                     name text NOT NULL,
+                     applied_at timestamptz NOT NULL DEFAULT now())",
+            )
+            .await
+            .map_err(fail("lock and create postcall_schema_migrations"))?;
+        let applied: Vec<i32> = client
+            .query("SELECT version FROM postcall_schema_migrations", &[])
+            .await
+            .map_err(fail("read applied migrations"))?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let mut now_applied = Vec::new();
+        for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+            let operation = format!("apply migration {} ({})", migration.version, migration.name);
+            let tx = client.transaction().await.map_err(fail(&operation))?;
+            tx.batch_execute(migration.sql)
+                .await
+                .map_err(fail(&operation))?;
+            tx.execute(
+                "INSERT INTO postcall_schema_migrations (version, name) VALUES ($1, $2)",
+                &[&migration.version, &migration.name],
+            )
+            .await
+            .map_err(fail(&operation))?;
+            tx.commit().await.map_err(fail(&operation))?;
+            info!(
+                version = migration.version,
+                name = migration.name,
+                "migration applied"
+            );
+            now_applied.push(migration.version);
+        }
+        Ok(now_applied)
+    }
+
+    /// Runs `query` on the shared connection with the query timeout. When the connection turns
+    /// out to be closed (the server restarted, an admin terminated it, the container was frozen
+    /// past the server's idle timeout), it reconnects and runs the query once more: every
+    /// statement here is idempotent, so the second run is safe.
+    async fn run<T, F, Fut>(
+        &self,
+        operation: impl Fn() -> String,
+        query: F,
+    ) -> Result<T, StoreError>
+    where
+        F: Fn(Arc<PgConnection>) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        let timeout = self.config.query_timeout;
+        let connection = self.connection().await?;
+        let first = tokio::time::timeout(timeout, query(connection.clone())).await;
+        let source = match first {
+            Ok(Ok(value)) => return Ok(value),
+            Err(_) => {
+                return Err(StoreError::Timeout {
+                    operation: operation(),
+                    timeout_ms: timeout.as_millis(),
+                })
+            }
+            Ok(Err(source)) => source,
+        };
+        if !(source.is_closed() || connection.client.is_closed()) {
+            return Err(StoreError::Query {
+                operation: operation(),
+                source,
+            });
+        }
+        warn!(error = %source, "postgres connection was closed; reconnecting once");
+        self.forget(&connection).await;
+        let connection = self.connection().await?;
+        match tokio::time::timeout(timeout, query(connection)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(source)) => Err(StoreError::Query {
+                operation: operation(),
+                source,
+            }),
+            Err(_) => Err(StoreError::Timeout {
+                operation: operation(),
+                timeout_ms: timeout.as_millis(),
+            }),
+        }
+    }
+
+    async fn connection(&self) -> Result<Arc<PgConnection>, StoreError> {
+        let mut slot = self.connection.lock().await;
+        if let Some(existing) = slot.as_ref().filter(|c| !c.client.is_closed()) {
+            return Ok(existing.clone());
+        }
+        let client = self.open_client().await?;
+        let statements =
+            prepare_statements(&client)
+                .await
+                .map_err(|source| StoreError::Connect {
+                    target: self.target_description(),
+                    source,
+                })?;
+        let fresh = Arc::new(PgConnection { client, statements });
+        *slot = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    async fn forget(&self, broken: &Arc<PgConnection>) {
+        let mut slot = self.connection.lock().await;
+        if slot
+            .as_ref()
+            .is_some_and(|current| Arc::ptr_eq(current, broken))
+        {
+            *slot = None;
+        }
+    }
+
+    /// Opens a new connection. On an authentication failure with credentials from Secrets
+    /// Manager, fetches the secret once more (it may have been rotated) and tries again.
+    async fn open_client(&self) -> Result<Client, StoreError> {
+        let pg = self.resolve(false).await?;
+        match self.connect(&pg).await {
+            Err(StoreError::Connect { source, .. })
+                if source.code() == Some(&SqlState::INVALID_PASSWORD)
+                    && matches!(self.config.source, DatabaseSource::SecretArn(_)) =>
+            {
+                warn!("postgres rejected the password; fetching the secret again in case it was rotated");
+                let pg = self.resolve(true).await?;
+                self.connect(&pg).await
+            }
+            other => other,
+        }
+    }
+
+    async fn resolve(&self, refresh: bool) -> Result<tokio_postgres::Config, StoreError> {
+        let mut cached = self.resolved.lock().await;
+        if let (Some(pg), false) = (cached.as_ref(), refresh) {
+            return Ok(pg.clone());
+        }
+        let mut pg = match &self.config.source {
+            DatabaseSource::Url(url) => tokio_postgres::Config::from_str(url.expose())
+                .map_err(|_| StoreError::SecretFormat("DATABASE_URL does not parse".into()))?,
+            DatabaseSource::SecretArn(arn) => {
+                let secrets = self.secrets.as_ref().ok_or_else(|| {
+                    StoreError::SecretFormat("no Secrets Manager client to read it".into())
+                })?;
+                rds_secret_config(secrets.fetch_string(arn).await?.expose())?
+            }
+        };
+        pg.connect_timeout(self.config.connect_timeout);
+        if pg.get_application_name().is_none() {
+            pg.application_name("postcall");
+        }
+        *cached = Some(pg.clone());
+        Ok(pg)
+    }
+
+    async fn connect(&self, pg: &tokio_postgres::Config) -> Result<Client, StoreError> {
+        let target = describe(pg);
+        let connect_error = |source| StoreError::Connect {
+            target: target.clone(),
+            source,
+        };
+        let client = match self.tls_mode(pg) {
+            TlsMode::Disable => {
+                let (client, connection) = pg.connect(NoTls).await.map_err(connect_error)?;
+                tokio::spawn(drive(connection));
+                client
+            }
+            mode => {
+                let mut pg = pg.clone();
+                pg.ssl_mode(tokio_postgres::config::SslMode::Require);
+                let tls = tokio_postgres_rustls::MakeRustlsConnect::new(self.tls_config(mode)?);
+                let (client, connection) = pg.connect(tls).await.map_err(connect_error)?;
+                tokio::spawn(drive(connection));
+                client
+            }
+        };
+        debug!(target_db = %target, "postgres connection opened");
+        Ok(client)
+    }
+
+    fn tls_mode(&self, pg: &tokio_postgres::Config) -> TlsMode {
+        self.config.tls.unwrap_or_else(|| {
+            let is_local = pg.get_hosts().iter().all(|host| match host {
+                Host::Tcp(name) => matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1"),
+                Host::Unix(_) => true,
+            });
+            if is_local {
+                TlsMode::Disable
+            } else {
+                TlsMode::VerifyFull
+            }
+        })
+    }
+
+    fn tls_config(&self, mode: TlsMode) -> Result<rustls::ClientConfig, StoreError> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| StoreError::Tls(e.to_string()))?;
+        let config = match mode {
+            TlsMode::Require => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate { provider }))
+                .with_no_client_auth(),
+            TlsMode::VerifyFull | TlsMode::Disable => builder
+                .with_root_certificates(root_store(self.config.ca_bundle.as_deref())?)
+                .with_no_client_auth(),
+        };
+        Ok(config)
+    }
+
+    fn target_description(&self) -> String {
+        match &self.config.source {
+            DatabaseSource::Url(url) => tokio_postgres::Config::from_str(url.expose())
+                .map(|pg| describe(&pg))
+                .unwrap_or_default(),
+            DatabaseSource::SecretArn(arn) => format!("the database in secret {arn}"),
+        }
+    }
+}
+
+async fn drive<F>(connection: F)
+where
+    F: Future<Output = Result<(), tokio_postgres::Error>>,
+{
+    if let Err(error) = connection.await {
+        warn!(error = %error, "postgres connection ended");
+    }
+}
+
+/// `host:port/dbname`, never the user or password.
+fn describe(pg: &tokio_postgres::Config) -> String {
+    let host = pg
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_default();
+    let port = pg.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", pg.get_dbname().unwrap_or(""))
+}
+
+fn root_store(ca_bundle: Option<&Path>) -> Result<rustls::RootCertStore, StoreError> {
+    use rustls_pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_bundle {
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        Some(path) => {
+            for cert in CertificateDer::pem_file_iter(path)
+                .map_err(|e| StoreError::Tls(format!("read CA bundle {}: {e}", path.display())))?
+            {
+                let cert = cert.map_err(|e| {
+                    StoreError::Tls(format!("parse CA bundle {}: {e}", path.display()))
+                })?;
+                roots
+                    .add(cert)
+                    .map_err(|e| StoreError::Tls(format!("add CA from {}: {e}", path.display())))?;
+            }
+        }
+    }
+    Ok(roots)
+}
+
+/// libpq's `sslmode=require`: encrypt, but accept any certificate. Signatures are still checked
+/// so the handshake itself is sound.
+#[derive(Debug)]
+struct AnyCertificate {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls_pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls_pki_types::CertificateDer<'_>],
+        _server_name: &rustls_pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Builds a connection config from an RDS-format secret.
+fn rds_secret_config(secret: &str) -> Result<tokio_postgres::Config, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct RdsSecret {
+        host: String,
+        port: Option<serde_json::Value>,
+        username: String,
+        password: String,
+        dbname: Option<String>,
+    }
+    let parsed: RdsSecret = serde_json::from_str(secret).map_err(|e| {
+        StoreError::SecretFormat(format!(
+            "expected JSON with host, username, password: {}",
+            e.classify_name()
+        ))
+    })?;
+    let port = match parsed.port {
+        None => 5432,
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(5432),
+        Some(serde_json::Value::String(s)) => s
+            .parse()
+            .map_err(|_| StoreError::SecretFormat("port is not a number".into()))?,
+        Some(_) => return Err(StoreError::SecretFormat("port is not a number".into())),
+    };
+    let mut pg = tokio_postgres::Config::new();
+    pg.host(&parsed.host)
+        .port(port)
+        .user(&parsed.username)
+        .password(parsed.password.as_bytes());
+    pg.dbname(parsed.dbname.as_deref().unwrap_or("postgres"));
+    Ok(pg)
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    // serde_json's Display may quote parts of the input, which here is a password.
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "io error",
+            serde_json::error::Category::Syntax => "syntax error",
+            serde_json::error::Category::Data => "missing or mistyped field",
+            serde_json::error::Category::Eof => "unexpected end",
+        }
+    }
+}
+
+fn stored_analysis(row: &tokio_postgres::Row) -> Result<Option<Analysis>, tokio_postgres::Error> {
+    let intent: String = row.try_get("intent")?;
+    let Ok(intent) = Intent::from_str(&intent) else {
+        return Ok(None);
+    };
+    let entities: serde_json::Value = row.try_get("entities")?;
+    let Ok(entities) = serde_json::from_value::<Entities>(entities) else {
+        return Ok(None);
+    };
+    Ok(Some(Analysis {
+        sentiment: Sentiment::clamped(row.try_get("sentiment")?),
+        lead_score: LeadScore::clamped(i64::from(row.try_get::<_, i32>("lead_score")?)),
+        intent,
+        entities,
+        summary: Summary::new(&row.try_get::<_, String>("summary")?),
+        next_action: row.try_get("next_action")?,
+    }))
+}
+
+async fn prepare_statements(client: &Client) -> Result<PreparedStatements, tokio_postgres::Error> {
+    // Prepared once per connection and pipelined together. Casts keep the reads independent of
+    // the types a voice bridge chose for columns it owns (integer or uuid turn ids, an enum role,
+    // timestamp without time zone).
+    let fetch_call = client.prepare(
+        r#"SELECT c."fromNumber"::text AS from_number, c."agentId"::text AS agent_id,
+                  c."endedAt"::timestamptz AS call_ended_at,
+                  a.analyzer, a."transcriptHash" AS transcript_hash, a."promptVersion" AS prompt_version,
+                  a."hotPublishedAt" AS hot_published_at, a.sentiment, a."leadScore" AS lead_score,
+                  a.intent, a.entities, a.summary, a."nextAction" AS next_action,
+                  t.role::text AS role, t.text::text AS text,
+                  t."startedAt"::timestamptz AS turn_started_at, t."endedAt"::timestamptz AS turn_ended_at
+           FROM "Call" c
+           LEFT JOIN "Analytics" a ON a."callId" = c.id
+           LEFT JOIN "Turn" t ON t."callId" = c.id
+           WHERE c.id = $1
+           ORDER BY t."startedAt" NULLS LAST, t.id"#,
+    );
+    let upsert_analysis = client.prepare(
+        r#"INSERT INTO "Analytics" ("callId", sentiment, "leadScore", intent, entities, "computedAt",
+                                    summary, "nextAction", analyzer, "promptVersion", "transcriptHash",
+                                    "transcriptChars", truncated, metrics, "inputTokens", "outputTokens",
+                                    "costUsd", "latencyMs")
+           VALUES ($1, $2, $3, $4, $5, now(), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+           ON CONFLICT ("callId") DO UPDATE SET
+               sentiment = EXCLUDED.sentiment, "leadScore" = EXCLUDED."leadScore",
+               intent = EXCLUDED.intent, entities = EXCLUDED.entities, "computedAt" = now(),
+               summary = EXCLUDED.summary, "nextAction" = EXCLUDED."nextAction",
+               analyzer = EXCLUDED.analyzer, "promptVersion" = EXCLUDED."promptVersion",
+               "transcriptHash" = EXCLUDED."transcriptHash", "transcriptChars" = EXCLUDED."transcriptChars",
+               truncated = EXCLUDED.truncated, metrics = EXCLUDED.metrics,
+               "inputTokens" = EXCLUDED."inputTokens", "outputTokens" = EXCLUDED."outputTokens",
+               "costUsd" = EXCLUDED."costUsd", "latencyMs" = EXCLUDED."latencyMs""#,
+    );
+    let claim_hot = client.prepare(
+        r#"UPDATE "Analytics" SET "hotClaimExpiresAt" = now() + make_interval(secs => $2)
+           WHERE "callId" = $1 AND "hotPublishedAt" IS NULL
+             AND ("hotClaimExpiresAt" IS NULL OR "hotClaimExpiresAt" < now())
+           RETURNING 1"#,
+    );
+    let hot_published = client
+        .prepare(r#"SELECT "hotPublishedAt" IS NOT NULL FROM "Analytics" WHERE "callId" = $1"#);
+    let mark_hot_published = client.prepare(
+        r#"UPDATE "Analytics" SET "hotPublishedAt" = now(), "hotClaimExpiresAt" = NULL WHERE "callId" = $1"#,
+    );
+    let release_hot_claim = client.prepare(
+        r#"UPDATE "Analytics" SET "hotClaimExpiresAt" = NULL WHERE "callId" = $1 AND "hotPublishedAt" IS NULL"#,
+    );
+    let (
+        fetch_call,
+        upsert_analysis,
+        claim_hot,
+        hot_published,
+        mark_hot_published,
+        release_hot_claim,
+    ) = tokio::try_join!(
+        fetch_call,
+        upsert_analysis,
+        claim_hot,
+        hot_published,
+        mark_hot_published,
+        release_hot_claim
+    )?;
+    Ok(PreparedStatements {
+        fetch_call,
+        upsert_analysis,
+        claim_hot,
+        hot_published,
+        mark_hot_published,
+        release_hot_claim,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rds_secrets_parse_with_numeric_or_string_ports() {
+        let pg = rds_secret_config(r#"{"host":"db.x","port":6543,"username":"app","password":"pw","dbname":"calls","engine":"postgres"}"#).unwrap();
+        assert_eq!(describe(&pg), "db.x:6543/calls");
+        let pg =
+            rds_secret_config(r#"{"host":"db.x","port":"5433","username":"app","password":"pw"}"#)
+                .unwrap();
+        assert_eq!(describe(&pg), "db.x:5433/postgres");
+    }
+
+    #[test]
+    fn a_malformed_secret_error_never_quotes_the_secret() {
+        let err = rds_secret_config(r#"{"host":"db","username":"app","password":sentinel-pw}"#)
+            .unwrap_err();
+        assert!(!err.to_string().contains("sentinel-pw"), "{err}");
+    }
+
+    #[test]
+    fn describe_never_includes_the_password() {
+        let pg = tokio_postgres::Config::from_str(
+            "postgres://app:sentinel-pw@db.example.com:5432/calls",
+        )
+        .unwrap();
+        assert_eq!(describe(&pg), "db.example.com:5432/calls");
+    }
+
+    #[test]
+    fn migrations_are_numbered_in_order() {
+        let versions: Vec<i32> = MIGRATIONS.iter().map(|m| m.version).collect();
+        assert_eq!(versions, (1..=MIGRATIONS.len() as i32).collect::<Vec<_>>());
+    }
+}

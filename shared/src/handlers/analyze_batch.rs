@@ -1,0 +1,403 @@
+//! The analyzer: an SQS batch of `call.completed` events in, one `"Analytics"` row per call out.
+
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::FutureExt;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use tracing::{info, warn, Span};
+
+use crate::{
+    adapters::{
+        postgres::{AnalyticsRecord, HotClaim, PgStore, StoreError},
+        secrets::SecretsStore,
+        sns::{HotLeadTopic, TopicError},
+        sqs::DeadLetters,
+    },
+    analysis::{AnalyzeError, Analyzer},
+    batch::{run_sqs_batch, BatchError, BatchOptions},
+    config::{AnalyzerConfig, AnalyzerKind},
+    domain::{
+        turn_metrics, Analysis, CallCompleted, CallCompletedError, CallId, HotLead, Transcript,
+    },
+    error::{Classified, ErrorClass},
+};
+
+/// How long one invocation may hold the right to publish a call's hot-lead message. Longer
+/// than an SNS publish with its retries; short enough that a crashed holder's call is
+/// published by the next delivery.
+pub const HOT_PUBLISH_LEASE: Duration = Duration::from_secs(60);
+
+/// Everything the analyzer needs, built once per container.
+#[derive(Debug)]
+pub struct AnalyzerDeps {
+    /// Settings.
+    pub config: AnalyzerConfig,
+    /// Postgres.
+    pub store: PgStore,
+    /// The analyzer picked by config.
+    pub analyzer: Analyzer,
+    /// Where permanent failures go.
+    pub dead_letters: Option<DeadLetters>,
+    /// Where hot leads go.
+    pub hot_leads: Option<HotLeadTopic>,
+}
+
+/// Building the dependencies failed at cold start.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// Applying migrations failed.
+    #[error("apply migrations at cold start")]
+    Migrate(#[from] StoreError),
+}
+
+impl AnalyzerDeps {
+    /// Builds every client from one shared AWS config, and migrates when `AUTO_MIGRATE` is on.
+    ///
+    /// # Errors
+    /// [`InitError`] when migrations fail.
+    pub async fn new(
+        config: AnalyzerConfig,
+        aws: &aws_config::SdkConfig,
+    ) -> Result<Self, InitError> {
+        let secrets = SecretsStore::new(aws_sdk_secretsmanager::Client::new(aws));
+        let store = PgStore::new(config.database.clone(), Some(secrets));
+        if config.auto_migrate {
+            store.migrate().await?;
+        }
+        let sqs = aws_sdk_sqs::Client::new(aws);
+        let dead_letters = config
+            .dead_letter_queue_url
+            .clone()
+            .map(|url| DeadLetters::new(sqs.clone(), url));
+        let hot_leads = config
+            .hot_leads_topic_arn
+            .clone()
+            .map(|arn| HotLeadTopic::new(aws_sdk_sns::Client::new(aws), arn));
+        let analyzer = match config.analyzer {
+            AnalyzerKind::Rules => Analyzer::Rules,
+        };
+        Ok(Self {
+            config,
+            store,
+            analyzer,
+            dead_letters,
+            hot_leads,
+        })
+    }
+}
+
+/// The whole invocation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The batch must be retried whole.
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+}
+
+impl Classified for HandlerError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            HandlerError::Batch(e) => e.class(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            HandlerError::Batch(e) => e.code(),
+        }
+    }
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        super::diagnostic(&error)
+    }
+}
+
+/// Why one record failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The body is not a `call.completed` event.
+    #[error("malformed call.completed body")]
+    MalformedBody(#[from] CallCompletedError),
+    /// No `"Call"` row has this id (yet).
+    #[error("call {call_id} not found (delivery {delivery} of {limit})")]
+    CallNotFound {
+        /// The call.
+        call_id: CallId,
+        /// `ApproximateReceiveCount` of this delivery.
+        delivery: u32,
+        /// `MAX_MISSING_RETRIES`.
+        limit: u32,
+    },
+    /// The call has no turns (yet).
+    #[error("call {call_id} has no turns (delivery {delivery} of {limit})")]
+    NoTurns {
+        /// The call.
+        call_id: CallId,
+        /// `ApproximateReceiveCount` of this delivery.
+        delivery: u32,
+        /// `MAX_MISSING_RETRIES`.
+        limit: u32,
+    },
+    /// Postgres failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The analyzer failed.
+    #[error(transparent)]
+    Analyze(#[from] AnalyzeError),
+    /// Publishing the hot lead failed.
+    #[error(transparent)]
+    Publish(#[from] TopicError),
+    /// Another invocation is publishing this call's hot lead right now.
+    #[error("hot-lead publish for call {0} is in progress elsewhere")]
+    HotPublishInProgress(CallId),
+}
+
+impl Classified for RecordError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            RecordError::MalformedBody(_) => ErrorClass::Permanent,
+            // The bridge may still be writing the call: retry until the delivery limit.
+            RecordError::CallNotFound {
+                delivery, limit, ..
+            }
+            | RecordError::NoTurns {
+                delivery, limit, ..
+            } => {
+                if delivery >= limit {
+                    ErrorClass::Permanent
+                } else {
+                    ErrorClass::Transient
+                }
+            }
+            RecordError::Store(e) => e.class(),
+            RecordError::Analyze(e) => e.class(),
+            RecordError::Publish(e) => e.class(),
+            RecordError::HotPublishInProgress(_) => ErrorClass::Transient,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            RecordError::MalformedBody(_) => "MalformedBody",
+            RecordError::CallNotFound { .. } => "CallNotFound",
+            RecordError::NoTurns { .. } => "NoTurns",
+            RecordError::Store(e) => e.code(),
+            RecordError::Analyze(e) => e.code(),
+            RecordError::Publish(e) => e.code(),
+            RecordError::HotPublishInProgress(_) => "HotPublishInProgress",
+        }
+    }
+}
+
+/// Analyzes every record of an SQS batch and reports the retryable failures.
+///
+/// # Errors
+/// [`HandlerError`] when the whole batch must come back (every record failed, or a failed
+/// record cannot be identified).
+pub async fn analyze_batch(
+    deps: &AnalyzerDeps,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, HandlerError> {
+    let options = BatchOptions {
+        concurrency: deps.config.concurrency,
+        dead_letters: deps.dead_letters.as_ref(),
+        function: "analyzer",
+    };
+    let records = &event.payload.records;
+    Ok(run_sqs_batch(records, options, |record| {
+        analyze_record(deps, record).boxed()
+    })
+    .await?)
+}
+
+/// Analyzes one `call.completed` message.
+///
+/// # Errors
+/// [`RecordError`], classified for the batch runner.
+pub async fn analyze_record(deps: &AnalyzerDeps, record: &SqsMessage) -> Result<(), RecordError> {
+    let event = CallCompleted::parse(record.body.as_deref().unwrap_or(""))?;
+    let call_id = event.call_id;
+    Span::current().record("call_id", call_id.as_str());
+    let delivery = receive_count(record);
+    let limit = deps.config.max_missing_retries;
+
+    let call = deps
+        .store
+        .fetch_call(&call_id)
+        .await?
+        .ok_or_else(|| RecordError::CallNotFound {
+            call_id: call_id.clone(),
+            delivery,
+            limit,
+        })?;
+    if call.turns.is_empty() {
+        return Err(RecordError::NoTurns {
+            call_id,
+            delivery,
+            limit,
+        });
+    }
+
+    let transcript = Transcript::new(call.turns);
+    let transcript_hash = transcript.content_hash();
+    let reusable = call.analytics.as_ref().filter(|stored| {
+        stored.transcript_hash.as_deref() == Some(transcript_hash.as_str())
+            && stored.analyzer == deps.analyzer.name()
+            && stored.prompt_version.as_deref() == deps.analyzer.prompt_version()
+    });
+    let hot_published = call
+        .analytics
+        .as_ref()
+        .is_some_and(|a| a.hot_published_at.is_some());
+
+    let analysis = match reusable.and_then(|stored| stored.analysis.clone()) {
+        Some(analysis) => {
+            info!(lead_score = analysis.lead_score.get(), intent = %analysis.intent, "transcript unchanged; stored analysis reused");
+            analysis
+        }
+        None => {
+            let capped = transcript.capped(deps.config.transcript_max_chars);
+            let started = Instant::now();
+            let outcome = deps.analyzer.analyze(&capped).await?;
+            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let metrics = turn_metrics(transcript.turns());
+            deps.store
+                .upsert_analysis(AnalyticsRecord {
+                    call_id: &call_id,
+                    outcome: &outcome,
+                    transcript_hash: &transcript_hash,
+                    transcript_chars: transcript.chars(),
+                    truncated: capped.is_truncated(),
+                    metrics: &metrics,
+                    latency_ms,
+                })
+                .await?;
+            info!(
+                lead_score = outcome.analysis.lead_score.get(),
+                intent = %outcome.analysis.intent,
+                sentiment = outcome.analysis.sentiment.get(),
+                analyzer = %outcome.analyzer,
+                transcript_chars = transcript.chars(),
+                truncated = capped.is_truncated(),
+                latency_ms,
+                "analysis stored"
+            );
+            outcome.analysis
+        }
+    };
+
+    if deps.config.hot_lead_policy.is_hot_lead(&analysis) && !hot_published {
+        let lead = HotLead {
+            call_id: call_id.clone(),
+            lead_score: analysis.lead_score,
+            intent: analysis.intent,
+            sentiment: analysis.sentiment,
+            entities: analysis.entities.clone(),
+            summary: analysis.summary.clone(),
+            next_action: analysis.next_action.clone(),
+            from_number: call.from_number,
+            agent_id: call.agent_id,
+            ended_at: call.ended_at.or(event.ended_at),
+        };
+        publish_hot_lead(deps, &lead).await?;
+    }
+    Ok(())
+}
+
+/// Publishes a hot lead at most once per call: a lease in the row lets one invocation publish;
+/// the mark afterwards stops every later delivery. A crash between publish and mark is the one
+/// window left: the lease expires and the next delivery publishes again.
+async fn publish_hot_lead(deps: &AnalyzerDeps, lead: &HotLead) -> Result<(), RecordError> {
+    let Some(topic) = deps.hot_leads.as_ref() else {
+        info!(lead_score = lead.lead_score.get(), intent = %lead.intent, "hot lead (no topic configured, so only logged)");
+        return Ok(());
+    };
+    match deps
+        .store
+        .claim_hot_publish(&lead.call_id, HOT_PUBLISH_LEASE)
+        .await?
+    {
+        HotClaim::AlreadyPublished => Ok(()),
+        HotClaim::HeldElsewhere => Err(RecordError::HotPublishInProgress(lead.call_id.clone())),
+        HotClaim::Claimed => match topic.publish(lead).await {
+            Ok(message_id) => {
+                deps.store.mark_hot_published(&lead.call_id).await?;
+                info!(lead_score = lead.lead_score.get(), sns_message_id = %message_id, "hot lead published");
+                Ok(())
+            }
+            Err(publish_error) => {
+                if let Err(release_error) = deps.store.release_hot_claim(&lead.call_id).await {
+                    warn!(error = %release_error, "releasing the hot-lead claim failed; the lease will expire instead");
+                }
+                Err(publish_error.into())
+            }
+        },
+    }
+}
+
+/// `ApproximateReceiveCount` of a record: 1 on the first delivery.
+fn receive_count(record: &SqsMessage) -> u32 {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Whether an analysis is a hot lead under the deps' policy (for callers outside the handler).
+pub fn is_hot_lead(deps: &AnalyzerDeps, analysis: &Analysis) -> bool {
+    deps.config.hot_lead_policy.is_hot_lead(analysis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call_id() -> CallId {
+        CallId::parse("c-1").unwrap()
+    }
+
+    #[test]
+    fn missing_calls_are_retried_until_the_delivery_limit() {
+        let early = RecordError::CallNotFound {
+            call_id: call_id(),
+            delivery: 2,
+            limit: 3,
+        };
+        let last = RecordError::CallNotFound {
+            call_id: call_id(),
+            delivery: 3,
+            limit: 3,
+        };
+        assert_eq!(early.class(), ErrorClass::Transient);
+        assert_eq!(last.class(), ErrorClass::Permanent);
+        let no_turns = RecordError::NoTurns {
+            call_id: call_id(),
+            delivery: 5,
+            limit: 3,
+        };
+        assert_eq!(no_turns.class(), ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn malformed_bodies_are_permanent() {
+        let e = RecordError::from(CallCompleted::parse("{").unwrap_err());
+        assert_eq!(
+            (e.class(), e.code()),
+            (ErrorClass::Permanent, "MalformedBody")
+        );
+    }
+
+    #[test]
+    fn receive_count_defaults_to_the_first_delivery() {
+        let mut record = SqsMessage::default();
+        assert_eq!(receive_count(&record), 1);
+        record
+            .attributes
+            .insert("ApproximateReceiveCount".into(), "4".into());
+        assert_eq!(receive_count(&record), 4);
+    }
+}
