@@ -39,23 +39,28 @@ ALTER TABLE "Analytics" ADD COLUMN IF NOT EXISTS "hotPublishedAt" timestamptz;
 -- A lease on publishing the hot-lead message: one invocation publishes, the others wait.
 ALTER TABLE "Analytics" ADD COLUMN IF NOT EXISTS "hotClaimExpiresAt" timestamptz;
 
--- Ranges and the five intents. NOT VALID: rows written before postcall (by the seed's worker,
+-- Ranges and the five intents (looked up on this table: constraint names are not unique
+-- across schemas). NOT VALID: rows written before postcall (by the seed's worker,
 -- say) are left alone, while every new or updated row is checked.
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'Analytics_sentiment_range') THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'Analytics_sentiment_range'
+                   AND conrelid = '"Analytics"'::regclass) THEN
         ALTER TABLE "Analytics" ADD CONSTRAINT "Analytics_sentiment_range"
             CHECK (sentiment BETWEEN -1.0 AND 1.0) NOT VALID;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'Analytics_leadScore_range') THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'Analytics_leadScore_range'
+                   AND conrelid = '"Analytics"'::regclass) THEN
         ALTER TABLE "Analytics" ADD CONSTRAINT "Analytics_leadScore_range"
             CHECK ("leadScore" BETWEEN 0 AND 100) NOT VALID;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'Analytics_intent_known') THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'Analytics_intent_known'
+                   AND conrelid = '"Analytics"'::regclass) THEN
         ALTER TABLE "Analytics" ADD CONSTRAINT "Analytics_intent_known"
             CHECK (intent IN ('info', 'booking', 'complaint', 'sales', 'support')) NOT VALID;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'Analytics_summary_length') THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'Analytics_summary_length'
+                   AND conrelid = '"Analytics"'::regclass) THEN
         ALTER TABLE "Analytics" ADD CONSTRAINT "Analytics_summary_length"
             CHECK (char_length(summary) <= 240) NOT VALID;
     END IF;

@@ -492,7 +492,7 @@ impl PgStore {
             }
             Ok(Err(source)) => source,
         };
-        if !(source.is_closed() || connection.client.is_closed()) {
+        if !ends_connection(&source) && !connection.client.is_closed() {
             return Err(StoreError::Query {
                 operation: operation(),
                 source,
@@ -646,6 +646,25 @@ impl PgStore {
             DatabaseSource::SecretArn(arn) => format!("the database in secret {arn}"),
         }
     }
+}
+
+/// True for errors after which the connection is gone: the socket closed, or the server sent a
+/// FATAL error (an administrator's `pg_terminate_backend`, a restart, an idle timeout). The
+/// connection task may not have noticed yet, so `Client::is_closed` can still be false; a write
+/// to the dead socket surfaces as an I/O error instead.
+fn ends_connection(error: &tokio_postgres::Error) -> bool {
+    use std::error::Error as _;
+    use tokio_postgres::error::Severity;
+    error.is_closed()
+        || error
+            .source()
+            .is_some_and(|cause| cause.is::<std::io::Error>())
+        || error.as_db_error().is_some_and(|db| {
+            matches!(
+                db.parsed_severity(),
+                Some(Severity::Fatal | Severity::Panic)
+            )
+        })
 }
 
 async fn drive<F>(connection: F)

@@ -1,1 +1,11 @@
+//! Integration tests against real services: Postgres on 127.0.0.1:5432 and the local AWS
+//! emulator (moto) for SQS, SNS and Secrets Manager through the real SDK. Run them with
+//! `scripts/test`, which starts what they need; a missing service fails, never skips.
 
+// Test code: a failed setup step should stop the test loudly, which is what these do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod analyzer;
+mod helpers;
+mod migrations;
+mod secrets;

@@ -1,0 +1,143 @@
+//! Credentials from Secrets Manager, and secrets that never reach a log line or an error.
+
+use std::sync::{Arc, Mutex};
+
+use postcall::{
+    adapters::{postgres::PgStore, secrets::SecretsStore},
+    config::{DatabaseConfig, DatabaseSource},
+    domain::CallId,
+    error::cause_chain,
+};
+
+use crate::helpers::*;
+
+const SENTINEL: &str = "sentinel-Pa55w0rd-7f3a";
+
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+fn capture() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = lambda_runtime::tracing::subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
+}
+
+async fn create_secret(value: &str) -> String {
+    let client = aws_sdk_secretsmanager::Client::new(&aws_config().await);
+    client
+        .create_secret()
+        .name(format!("postcall/db-{}", short_id()))
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string()
+}
+
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn quick(source: DatabaseSource) -> DatabaseConfig {
+    let mut config = DatabaseConfig::from_url("postgres://unused@127.0.0.1/unused");
+    config.source = source;
+    config.connect_timeout = std::time::Duration::from_millis(500);
+    config
+}
+
+#[tokio::test]
+async fn database_credentials_come_from_an_rds_format_secret() {
+    let admin = connect(&admin_url()).await;
+    let dbname = format!("postcall_secret_{}", short_id());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {dbname}"))
+        .await
+        .unwrap();
+    let arn = create_secret(
+        &serde_json::json!({"engine": "postgres", "host": "127.0.0.1", "port": 5432, "username": "postgres", "password": "unused-with-trust-auth", "dbname": dbname})
+            .to_string(),
+    )
+    .await;
+    let secrets = SecretsStore::new(aws_sdk_secretsmanager::Client::new(&aws_config().await));
+    let store = PgStore::new(quick(DatabaseSource::SecretArn(arn)), Some(secrets));
+
+    store.migrate().await.unwrap();
+    let missing = store
+        .fetch_call(&CallId::parse("nope").unwrap())
+        .await
+        .unwrap();
+
+    assert!(missing.is_none());
+    drop(store);
+    admin
+        .batch_execute(&format!("DROP DATABASE {dbname} WITH (FORCE)"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_database_password_never_reaches_logs_or_errors() {
+    let (logs, _guard) = capture();
+    let arn = create_secret(
+        &serde_json::json!({"host": "127.0.0.1", "port": closed_port(), "username": "app", "password": SENTINEL, "dbname": "calls"}).to_string(),
+    )
+    .await;
+    let secrets = SecretsStore::new(aws_sdk_secretsmanager::Client::new(&aws_config().await));
+    let from_secret = PgStore::new(quick(DatabaseSource::SecretArn(arn)), Some(secrets));
+    let from_url = PgStore::new(
+        quick(DatabaseSource::Url(postcall::secret::Secret::new(format!(
+            "postgres://app:{SENTINEL}@127.0.0.1:{}/calls",
+            closed_port()
+        )))),
+        None,
+    );
+    let call = CallId::parse("c-1").unwrap();
+
+    let errors = [
+        from_secret.fetch_call(&call).await.unwrap_err(),
+        from_url.fetch_call(&call).await.unwrap_err(),
+    ];
+
+    for error in &errors {
+        tracing::warn!(error = %error, error.cause_chain = %cause_chain(error), "record failed; it will be retried");
+        let rendered = format!("{error} {error:?} {}", cause_chain(error));
+        assert!(
+            !rendered.contains(SENTINEL),
+            "error shows the password: {rendered}"
+        );
+        assert!(
+            rendered.contains("127.0.0.1"),
+            "error still says where: {rendered}"
+        );
+    }
+    assert!(!format!("{from_url:?} {from_secret:?}").contains(SENTINEL));
+    let logs = logs.text();
+    assert!(logs.contains("record failed"), "logs were captured: {logs}");
+    assert!(!logs.contains(SENTINEL), "logs show the password: {logs}");
+}
