@@ -1,1 +1,117 @@
-fn main() {}
+//! `postcall`: the operator CLI.
+//!
+//! ```text
+//! postcall demo [--analyzer rules] [--database-url URL]   run the pipeline end to end on sample calls
+//! postcall migrate [--database-url URL]                    apply migrations/ to DATABASE_URL
+//! ```
+
+mod dataset;
+mod demo;
+mod local_postgres;
+mod table;
+
+use anyhow::{bail, Context as _};
+use postcall::{adapters::postgres::PgStore, config::DatabaseConfig};
+
+const USAGE: &str = "usage:
+  postcall demo [--analyzer rules] [--database-url URL]
+      Loads the bundled sample calls into Postgres, analyzes them through the analyzer
+      handler in SQS batches of 10 and prints the dashboard queries. Default database:
+      DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postcall_demo (created if missing;
+      a throwaway cluster is started when no server answers and initdb is installed).
+  postcall migrate [--database-url URL]
+      Applies migrations/ to DATABASE_URL.";
+
+/// Parsed command line.
+struct Args {
+    command: String,
+    flags: Vec<(String, String)>,
+}
+
+impl Args {
+    fn parse() -> anyhow::Result<Self> {
+        let mut raw = std::env::args().skip(1);
+        let command = raw.next().unwrap_or_default();
+        let mut flags = Vec::new();
+        while let Some(flag) = raw.next() {
+            let Some(name) = flag.strip_prefix("--") else {
+                bail!("unexpected argument {flag:?}\n\n{USAGE}");
+            };
+            let (name, value) = match name.split_once('=') {
+                Some((n, v)) => (n.to_string(), v.to_string()),
+                None => (
+                    name.to_string(),
+                    raw.next()
+                        .with_context(|| format!("--{name} needs a value"))?,
+                ),
+            };
+            flags.push((name, value));
+        }
+        Ok(Self { command, flags })
+    }
+
+    fn flag(&self, name: &str) -> Option<&str> {
+        self.flags
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn reject_unknown(&self, known: &[&str]) -> anyhow::Result<()> {
+        if let Some((name, _)) = self
+            .flags
+            .iter()
+            .find(|(n, _)| !known.contains(&n.as_str()))
+        {
+            bail!("unknown option --{name} for {}\n\n{USAGE}", self.command);
+        }
+        Ok(())
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // Logs go to stderr (warnings and up unless RUST_LOG says otherwise): stdout is for results.
+    lambda_runtime::tracing::subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_env_filter(
+            lambda_runtime::tracing::subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| lambda_runtime::tracing::subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let args = Args::parse()?;
+    match args.command.as_str() {
+        "demo" => {
+            args.reject_unknown(&["analyzer", "database-url"])?;
+            demo::run(demo::DemoOptions {
+                analyzer: args.flag("analyzer").map(str::to_string),
+                database_url: args.flag("database-url").map(str::to_string),
+            })
+            .await
+        }
+        "migrate" => {
+            args.reject_unknown(&["database-url"])?;
+            let url = args
+                .flag("database-url")
+                .map(str::to_string)
+                .or_else(|| std::env::var("DATABASE_URL").ok())
+                .context("DATABASE_URL is not set (or pass --database-url)")?;
+            let applied = PgStore::new(DatabaseConfig::from_url(&url), None)
+                .migrate()
+                .await?;
+            if applied.is_empty() {
+                println!("migrations: up to date");
+            } else {
+                println!("migrations: applied {applied:?}");
+            }
+            Ok(())
+        }
+        "" | "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}

@@ -24,6 +24,8 @@ impl Unit {
     }
 }
 
+static IN_LAMBDA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
 /// Most metrics one EMF object may hold.
 const MAX_METRICS: usize = 100;
 
@@ -90,9 +92,12 @@ impl MetricsLine {
         Value::Object(root).to_string()
     }
 
-    /// Writes the line to stdout now.
+    /// Writes the line to stdout now, when running in Lambda (or `cargo lambda watch`):
+    /// elsewhere (the CLI, tests) an EMF line is noise that nothing collects.
     pub fn emit(self) {
-        println!("{}", self.to_json(chrono::Utc::now().timestamp_millis()));
+        if *IN_LAMBDA.get_or_init(|| std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()) {
+            println!("{}", self.to_json(chrono::Utc::now().timestamp_millis()));
+        }
     }
 }
 

@@ -18,7 +18,8 @@ use crate::{
     analysis::AnalysisOutcome,
     config::{DatabaseConfig, DatabaseSource, TlsMode},
     domain::{
-        Analysis, CallId, CallMetrics, Entities, Intent, LeadScore, Role, Sentiment, Summary, Turn,
+        Analysis, CallId, CallMetrics, Entities, HotLeadPolicy, Intent, LeadScore, Role, Sentiment,
+        Summary, Turn,
     },
     error::{Classified, ErrorClass},
 };
@@ -169,6 +170,77 @@ pub enum HotClaim {
     AlreadyPublished,
     /// Another invocation holds an unexpired lease.
     HeldElsewhere,
+}
+
+/// A call to write with [`PgStore::upsert_call`].
+#[derive(Debug, Clone)]
+pub struct NewCall {
+    /// The call's id.
+    pub id: String,
+    /// The caller's number.
+    pub from_number: Option<String>,
+    /// The agent.
+    pub agent_id: Option<String>,
+    /// When the call started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Its turns.
+    pub turns: Vec<NewTurn>,
+}
+
+/// One turn of a [`NewCall`].
+#[derive(Debug, Clone)]
+pub struct NewTurn {
+    /// The turn's id.
+    pub id: String,
+    /// The role as the bridge spells it.
+    pub role: String,
+    /// What was said.
+    pub text: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// The seed tutorial's dashboard query "top leads in last 24h", verbatim.
+pub const TOP_LEADS_24H_SQL: &str = r#"SELECT c.id, c."fromNumber", a."leadScore", a.intent, a.entities
+FROM "Call" c JOIN "Analytics" a ON a."callId" = c.id
+WHERE c."endedAt" > now() - interval '24 hours'
+ORDER BY a."leadScore" DESC
+LIMIT 20"#;
+
+/// The seed tutorial's dashboard query "sentiment trend per agent (7 days)", verbatim.
+pub const SENTIMENT_TREND_7D_SQL: &str = r#"SELECT c."agentId", date_trunc('day', c."endedAt") d, AVG(a.sentiment) avg_sent
+FROM "Call" c JOIN "Analytics" a ON a."callId" = c.id
+WHERE c."endedAt" > now() - interval '7 days'
+GROUP BY 1, 2 ORDER BY 1, 2"#;
+
+/// One row of [`TOP_LEADS_24H_SQL`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopLead {
+    /// The call.
+    pub call_id: String,
+    /// The caller's number.
+    pub from_number: Option<String>,
+    /// Its lead score.
+    pub lead_score: i32,
+    /// Its intent.
+    pub intent: String,
+    /// Its entities as stored.
+    pub entities: serde_json::Value,
+}
+
+/// One row of [`SENTIMENT_TREND_7D_SQL`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentimentPoint {
+    /// The agent.
+    pub agent_id: Option<String>,
+    /// The day (UTC midnight).
+    pub day: DateTime<Utc>,
+    /// Average caller sentiment that day.
+    pub average_sentiment: f64,
 }
 
 struct PreparedStatements {
@@ -410,6 +482,158 @@ impl PgStore {
         )
         .await?;
         Ok(())
+    }
+
+    /// Writes a call and its turns as a voice bridge would (the demo, benchmarks and tests);
+    /// an existing call or turn with the same id is updated, so loading twice is safe.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn upsert_call(&self, call: &NewCall) -> Result<(), StoreError> {
+        let ids: Vec<&str> = call.turns.iter().map(|t| t.id.as_str()).collect();
+        let roles: Vec<&str> = call.turns.iter().map(|t| t.role.as_str()).collect();
+        let texts: Vec<&str> = call.turns.iter().map(|t| t.text.as_str()).collect();
+        let starts: Vec<DateTime<Utc>> = call.turns.iter().map(|t| t.started_at).collect();
+        let ends: Vec<Option<DateTime<Utc>>> = call.turns.iter().map(|t| t.ended_at).collect();
+        let (ids, roles, texts, starts, ends) = (&ids, &roles, &texts, &starts, &ends);
+        self.run(
+            || format!("upsert call {}", call.id),
+            |c| async move {
+                c.client
+                    .execute(
+                        r#"INSERT INTO "Call" (id, "fromNumber", "agentId", "startedAt", "endedAt")
+                           VALUES ($1, $2, $3, $4, $5)
+                           ON CONFLICT (id) DO UPDATE SET "fromNumber" = EXCLUDED."fromNumber",
+                               "agentId" = EXCLUDED."agentId", "startedAt" = EXCLUDED."startedAt",
+                               "endedAt" = EXCLUDED."endedAt""#,
+                        &[
+                            &call.id,
+                            &call.from_number,
+                            &call.agent_id,
+                            &call.started_at,
+                            &call.ended_at,
+                        ],
+                    )
+                    .await
+            },
+        )
+        .await?;
+        self.run(
+            || format!("upsert turns of call {}", call.id),
+            |c| async move {
+                c.client
+                    .execute(
+                        r#"INSERT INTO "Turn" (id, "callId", role, text, "startedAt", "endedAt")
+                           SELECT t.id, $1, t.role, t.text, t.started, t.ended
+                           FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
+                                AS t(id, role, text, started, ended)
+                           ON CONFLICT (id) DO UPDATE SET role = EXCLUDED.role, text = EXCLUDED.text,
+                               "startedAt" = EXCLUDED."startedAt", "endedAt" = EXCLUDED."endedAt""#,
+                        &[&call.id, ids, roles, texts, starts, ends],
+                    )
+                    .await
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The seed's "top leads in the last 24 h" query, unchanged, plus the caller's name.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn top_leads_24h(&self) -> Result<Vec<TopLead>, StoreError> {
+        let operation = || "query top leads of the last 24 h".to_string();
+        let rows = self
+            .run(operation, |c| async move {
+                c.client.query(TOP_LEADS_24H_SQL, &[]).await
+            })
+            .await?;
+        let read = |e| StoreError::Query {
+            operation: operation(),
+            source: e,
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(TopLead {
+                    call_id: row.try_get(0).map_err(read)?,
+                    from_number: row.try_get(1).map_err(read)?,
+                    lead_score: row.try_get(2).map_err(read)?,
+                    intent: row.try_get(3).map_err(read)?,
+                    entities: row.try_get(4).map_err(read)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The seed's "sentiment trend per agent, 7 days" query, unchanged.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn sentiment_trend_7d(&self) -> Result<Vec<SentimentPoint>, StoreError> {
+        let operation = || "query the 7-day sentiment trend".to_string();
+        let rows = self
+            .run(operation, |c| async move {
+                c.client.query(SENTIMENT_TREND_7D_SQL, &[]).await
+            })
+            .await?;
+        let read = |e| StoreError::Query {
+            operation: operation(),
+            source: e,
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(SentimentPoint {
+                    agent_id: row.try_get(0).map_err(read)?,
+                    day: row.try_get(1).map_err(read)?,
+                    average_sentiment: row.try_get(2).map_err(read)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Hot leads among calls that ended since `since`: score at or above the policy's, intent
+    /// among its intents; highest score first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn hot_leads_since(
+        &self,
+        since: DateTime<Utc>,
+        policy: &HotLeadPolicy,
+    ) -> Result<Vec<TopLead>, StoreError> {
+        let operation = || "query hot leads".to_string();
+        let min_score = i32::from(policy.min_score.get());
+        let intents: Vec<&str> = policy.intents.iter().map(|i| i.as_str()).collect();
+        let (min_score, intents) = (&min_score, &intents);
+        let rows = self
+            .run(operation, |c| async move {
+                c.client
+                    .query(
+                        r#"SELECT c.id, c."fromNumber"::text, a."leadScore", a.intent, a.entities
+                           FROM "Call" c JOIN "Analytics" a ON a."callId" = c.id
+                           WHERE c."endedAt" > $1 AND a."leadScore" >= $2 AND a.intent = ANY($3)
+                           ORDER BY a."leadScore" DESC, c."endedAt" DESC"#,
+                        &[&since, min_score, intents],
+                    )
+                    .await
+            })
+            .await?;
+        let read = |e| StoreError::Query {
+            operation: operation(),
+            source: e,
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(TopLead {
+                    call_id: row.try_get(0).map_err(read)?,
+                    from_number: row.try_get(1).map_err(read)?,
+                    lead_score: row.try_get(2).map_err(read)?,
+                    intent: row.try_get(3).map_err(read)?,
+                    entities: row.try_get(4).map_err(read)?,
+                })
+            })
+            .collect()
     }
 
     /// Applies the migrations not yet recorded in `postcall_schema_migrations`, each in its own

@@ -1,21 +1,14 @@
 //! Migrations: idempotent, safe on data that is already there, and the dashboard queries use
 //! an index.
 
-use postcall::{adapters::postgres::PgStore, config::DatabaseConfig};
+use postcall::{
+    adapters::postgres::{
+        PgStore, SENTIMENT_TREND_7D_SQL as SENTIMENT_TREND, TOP_LEADS_24H_SQL as TOP_LEADS,
+    },
+    config::DatabaseConfig,
+};
 
 use crate::helpers::*;
-
-/// The seed tutorial's two dashboard queries, verbatim.
-const TOP_LEADS: &str = r#"SELECT c.id, c."fromNumber", a."leadScore", a.intent, a.entities
-FROM "Call" c JOIN "Analytics" a ON a."callId" = c.id
-WHERE c."endedAt" > now() - interval '24 hours'
-ORDER BY a."leadScore" DESC
-LIMIT 20"#;
-
-const SENTIMENT_TREND: &str = r#"SELECT c."agentId", date_trunc('day', c."endedAt") d, AVG(a.sentiment) avg_sent
-FROM "Call" c JOIN "Analytics" a ON a."callId" = c.id
-WHERE c."endedAt" > now() - interval '7 days'
-GROUP BY 1, 2 ORDER BY 1, 2"#;
 
 #[tokio::test]
 async fn migrating_twice_changes_nothing() {

@@ -1,0 +1,60 @@
+//! Labelled calls in JSONL: the bundled demo set, and the format `postcall eval` will read.
+
+use anyhow::Context as _;
+
+/// One call of a JSONL dataset.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct LabelledCall {
+    pub id: String,
+    #[serde(default)]
+    pub vertical: String,
+    pub agent_id: String,
+    #[serde(default)]
+    pub from_number: Option<String>,
+    pub turns: Vec<LabelledTurn>,
+}
+
+/// One turn, with offsets from the start of the call.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct LabelledTurn {
+    pub role: String,
+    pub text: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+/// The demo's sample calls, compiled into the binary.
+pub const DEMO_CALLS: &str = include_str!("../../data/demo-calls.jsonl");
+
+/// Parses JSONL, one call per non-empty line; an error names the line.
+pub fn parse_jsonl(text: &str) -> anyhow::Result<Vec<LabelledCall>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(index, line)| {
+            serde_json::from_str(line)
+                .with_context(|| format!("line {} is not a labelled call", index + 1))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_demo_set_parses_and_is_large_enough() {
+        let calls = parse_jsonl(DEMO_CALLS).unwrap();
+        assert!(calls.len() >= 50, "{} calls", calls.len());
+        assert!(calls.iter().all(|c| !c.turns.is_empty() || c.id.is_empty()));
+        let verticals: std::collections::HashSet<_> =
+            calls.iter().map(|c| c.vertical.as_str()).collect();
+        assert!(verticals.len() >= 5);
+    }
+
+    #[test]
+    fn a_malformed_line_is_named() {
+        let err = parse_jsonl("\n{\"id\": 1}\n").unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+}
