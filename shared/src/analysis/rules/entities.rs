@@ -1,0 +1,573 @@
+//! The caller's own name and email, and the call's topic. Only caller turns are read, so an
+//! agent's "this is Max from Acme" never becomes the caller's name.
+
+use super::email::last_email;
+use super::sentiment::word_valence;
+use super::text::{in_list, word_is, words_match, CallerSpeech, PreparedTurn, RawWord};
+use crate::domain::Entities;
+
+/// Longest topic, in words.
+const MAX_TOPIC_WORDS: usize = 6;
+/// Longest name, in words ("Mary Ann Smith").
+const MAX_NAME_WORDS: usize = 3;
+/// Longest spelled-out name, in letters.
+const MAX_SPELLED_LETTERS: usize = 24;
+
+/// Phrases after which the caller says their own name even in lowercase ASR output.
+const STRONG_NAME_CUES: &[&[&str]] = &[
+    &["my", "name", "is"],
+    &["my", "name's"],
+    &["me", "llamo"],
+    &["mi", "nombre", "es"],
+];
+
+/// Phrases that introduce a name only when a capitalised word follows ("this is Dana", not
+/// "this is ridiculous").
+const WEAK_NAME_CUES: &[&[&str]] = &[
+    &["this", "is"],
+    &["it's"],
+    &["it", "is"],
+    &["i'm"],
+    &["im"],
+    &["i", "am"],
+    &["call", "me"],
+    &["soy"],
+];
+
+/// Words before a cue that mark a correction of an earlier name.
+const CORRECTION_WORDS: &str = "actually sorry correction mean no oops wait rather";
+
+const COMMON_WORDS: &str =
+    "calling looking interested not just here there trying wondering having getting going \
+    hoping thinking still also actually really very so too back ready done sure afraid sorry \
+    fine okay ok good well new a an the my your our his her their this that what who about \
+    in on at from with for to hi hello hey yes yeah no thanks please um uh like dr doctor mr \
+    mrs ms miss sir madam monday tuesday wednesday thursday friday saturday sunday today \
+    tomorrow i it we you he she they available free busy home outside driving curious \
+    confused pretty kind sort currently planning needing wanting asking phoning ringing \
+    reaching following returning correct right true possible urgent important regarding \
+    concerning because over under all one someone nobody everyone gonna wanna en de la el \
+    muy bien nuevo nueva cliente yo esto january february march july september october \
+    november december";
+
+/// Capitalised words that follow "I'm"/"this is" without being a name, and titles that mark
+/// someone else ("Dr. Patel").
+fn is_common_word(lower: &str) -> bool {
+    in_list(COMMON_WORDS, lower)
+}
+
+/// The lowercase form when `word` can be (part of) a name.
+fn name_word(word: &str, require_capital: bool) -> Option<String> {
+    let mut chars = word.chars();
+    let first = chars.next()?;
+    let count = word.chars().count();
+    let shaped = first.is_alphabetic()
+        && (2..=30).contains(&count)
+        && word
+            .chars()
+            .all(|c| c.is_alphabetic() || matches!(c, '-' | '\'' | '’'))
+        && !word.ends_with("'s")
+        && !word.ends_with("’s");
+    if !shaped || (require_capital && !first.is_uppercase()) {
+        return None;
+    }
+    let lower = word.to_lowercase();
+    (!is_common_word(&lower) && word_valence(&lower).is_none()).then_some(lower)
+}
+
+fn is_single_letter(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars.next().is_some_and(char::is_alphabetic) && chars.next().is_none()
+}
+
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+/// Letters spelled one by one from `start` ("J O N"), as a capitalised word, when there are
+/// at least two.
+fn spelled_from(words: &[RawWord<'_>], start: usize) -> Option<String> {
+    let letters: String = words
+        .get(start..)?
+        .iter()
+        .take(MAX_SPELLED_LETTERS)
+        .take_while(|w| is_single_letter(w.text))
+        .flat_map(|w| w.text.chars().flat_map(char::to_lowercase))
+        .collect();
+    (letters.chars().count() >= 2).then(|| capitalise(&letters))
+}
+
+/// A name found in a caller turn; a higher `strength` beats a lower one, equal strength goes
+/// to the later one.
+struct NameCandidate {
+    strength: u8,
+    name: String,
+}
+
+/// Reads the name after a cue ending just before `start`.
+fn name_at(
+    words: &[RawWord<'_>],
+    start: usize,
+    strong: bool,
+    corrected: bool,
+) -> Option<NameCandidate> {
+    let first = words.get(start)?;
+    let weak_strength = if corrected { 2 } else { 1 };
+    if is_single_letter(first.text) && first.text.chars().all(char::is_uppercase) {
+        return spelled_from(words, start).map(|name| NameCandidate { strength: 2, name });
+    }
+    let first_lower = name_word(first.text, !strong)?;
+    let capitalised = first.text.chars().next().is_some_and(char::is_uppercase);
+    let mut parts = vec![if capitalised {
+        first.text.to_owned()
+    } else {
+        capitalise(&first_lower)
+    }];
+    let mut end = start;
+    // Surnames only when capitalised: "my name is dana and…" must not take "and".
+    while capitalised && parts.len() < MAX_NAME_WORDS {
+        let Some(prev) = words.get(end) else { break };
+        if prev.clause_end {
+            break;
+        }
+        match words.get(end + 1) {
+            Some(next) if name_word(next.text, true).is_some() => {
+                parts.push(next.text.to_owned());
+                end += 1;
+            }
+            _ => break,
+        }
+    }
+    let mut strength = if strong { 2 } else { weak_strength };
+    // "Jon, J O N": a spelling that starts like the name confirms (or corrects) it.
+    if let Some(spelled) = spelled_from(words, end + 1) {
+        let same_initial = spelled
+            .chars()
+            .next()
+            .map(|c| c.to_lowercase().eq(first_lower.chars().take(1)));
+        if same_initial == Some(true) {
+            if let Some(first_part) = parts.first_mut() {
+                *first_part = spelled;
+            }
+            strength = 2;
+        }
+    }
+    Some(NameCandidate {
+        strength,
+        name: parts.join(" "),
+    })
+}
+
+fn names_in<'w>(words: &'w [RawWord<'_>]) -> impl Iterator<Item = NameCandidate> + 'w {
+    (0..words.len()).flat_map(move |i| {
+        let cues = STRONG_NAME_CUES
+            .iter()
+            .map(|c| (c, true))
+            .chain(WEAK_NAME_CUES.iter().map(|c| (c, false)));
+        cues.filter_map(move |(cue, strong)| {
+            if !words_match(words, i, cue)
+                || words.get(i + cue.len() - 1).is_some_and(|w| w.clause_end)
+            {
+                return None;
+            }
+            let corrected = words.get(i.saturating_sub(3)..i).is_some_and(|before| {
+                before.iter().any(|w| {
+                    CORRECTION_WORDS
+                        .split_ascii_whitespace()
+                        .any(|c| word_is(w.text, c))
+                })
+            });
+            name_at(words, i + cue.len(), strong, corrected)
+        })
+        .next()
+    })
+}
+
+/// Words that may precede a bare name given on request ("Sure, Kevin").
+const ANSWER_LEAD_INS: &str = "sure yes yeah yep ok okay um uh oh hi it's its name's";
+
+/// Longest reply, in words, still read as a bare name given on request.
+const MAX_NAME_ANSWER_WORDS: usize = 6;
+
+/// A capitalised name given as a short reply to the agent's "may I have your name?". It
+/// counts like an explicit "my name is".
+fn name_answer(words: &[RawWord<'_>]) -> Option<NameCandidate> {
+    if words.len() > MAX_NAME_ANSWER_WORDS {
+        return None;
+    }
+    let start = words
+        .iter()
+        .position(|w| !in_list(ANSWER_LEAD_INS, &w.text.to_lowercase()))?;
+    name_at(words, start, false, true)
+}
+
+/// The caller's name: the strongest cue wins, and among equals the latest (a correction).
+fn caller_name(caller: &[PreparedTurn<'_>]) -> Option<String> {
+    let mut best: Option<NameCandidate> = None;
+    let candidates = caller.iter().flat_map(|t| {
+        let answer = t
+            .answers_name_question
+            .then(|| name_answer(&t.words))
+            .flatten();
+        answer.into_iter().chain(names_in(&t.words))
+    });
+    for candidate in candidates {
+        if best
+            .as_ref()
+            .is_none_or(|b| candidate.strength >= b.strength)
+        {
+            best = Some(candidate);
+        }
+    }
+    best.map(|b| b.name)
+}
+
+/// Phrases after which the caller names what the call is about.
+const TOPIC_CUES: &[&[&str]] = &[
+    &["calling", "about"],
+    &["calling", "regarding"],
+    &["call", "about"],
+    &["interested", "in"],
+    &["looking", "for"],
+    &["question", "about"],
+    &["questions", "about"],
+    &["asking", "about"],
+    &["inquiring", "about"],
+    &["enquiring", "about"],
+    &["information", "about"],
+    &["information", "on"],
+    &["info", "on"],
+    &["info", "about"],
+    &["problem", "with"],
+    &["problems", "with"],
+    &["issue", "with"],
+    &["issues", "with"],
+    &["trouble", "with"],
+    &["help", "with"],
+    &["complaint", "about"],
+    &["quote", "for"],
+    &["quote", "on"],
+    &["price", "of"],
+    &["pricing", "for"],
+    &["pricing", "on"],
+    &["to", "book"],
+    &["to", "schedule"],
+    &["to", "reschedule"],
+    &["to", "buy"],
+    &["to", "purchase"],
+    &["cancel"],
+];
+
+/// Phrases after which the thing the caller needs help with was named just before
+/// ("my router is not working").
+const TRAILING_TOPIC_CUES: &[&[&str]] = &[
+    &["is", "not", "working"],
+    &["isn't", "working"],
+    &["stopped", "working"],
+    &["doesn't", "work"],
+    &["won't", "work"],
+    &["won't", "turn", "on"],
+    &["keeps", "crashing"],
+    &["is", "broken"],
+];
+
+/// Longest subject before a trailing cue, in words.
+const MAX_SUBJECT_WORDS: usize = 4;
+
+const TOPIC_STOP_WORDS: &str =
+    "and but because so since if when please which who that i i'm i'd i'll im we you he she \
+    they it it's is are was were do does did can could would will should to for at on in \
+    from with by today tomorrow tonight asap now right thanks thank okay ok yes yeah no hi \
+    hello or than then as just also too really there here next this before after until where \
+    how what why";
+
+/// Words that end a topic phrase: the request is over once the caller moves on.
+fn ends_topic(lower: &str) -> bool {
+    in_list(TOPIC_STOP_WORDS, lower)
+}
+
+/// Hesitations skipped inside a topic.
+const FILLERS: &str = "um uh er erm uhm hmm like";
+
+/// Words that may not end a topic ("a quote for the").
+const DANGLING: &str = "a an the my your our some of about any new";
+
+fn topic_at(words: &[RawWord<'_>], start: usize) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::with_capacity(MAX_TOPIC_WORDS);
+    for word in words.get(start..)?.iter() {
+        let lower = word.text.to_lowercase();
+        if parts.len() == MAX_TOPIC_WORDS || ends_topic(&lower) || word.text.contains('@') {
+            break;
+        }
+        if !in_list(FILLERS, &lower) {
+            parts.push(word.text);
+        }
+        if word.clause_end {
+            break;
+        }
+    }
+    while parts
+        .last()
+        .is_some_and(|w| in_list(DANGLING, &w.to_lowercase()))
+    {
+        parts.pop();
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// The topic after the cue at `at`, unless the cue ends a clause ("interested in, uh").
+fn topic_after_cue(words: &[RawWord<'_>], at: usize) -> Option<String> {
+    TOPIC_CUES
+        .iter()
+        .filter(|cue| words_match(words, at, cue))
+        .find_map(|cue| {
+            let start = at + cue.len();
+            let cue_closes_clause = start
+                .checked_sub(1)
+                .and_then(|last| words.get(last))
+                .is_none_or(|w| w.clause_end);
+            if cue_closes_clause {
+                None
+            } else {
+                topic_at(words, start)
+            }
+        })
+}
+
+/// The subject of a trailing cue at `at` ("my internet" in "so my internet is not
+/// working"), read back to the start of the clause.
+fn topic_before_cue(words: &[RawWord<'_>], at: usize) -> Option<String> {
+    if !TRAILING_TOPIC_CUES
+        .iter()
+        .any(|cue| words_match(words, at, cue))
+    {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::with_capacity(MAX_SUBJECT_WORDS);
+    for word in words.get(..at)?.iter().rev() {
+        let lower = word.text.to_lowercase();
+        let is_subject_word = !word.clause_end && !ends_topic(&lower) && !in_list(FILLERS, &lower);
+        if !is_subject_word || parts.len() == MAX_SUBJECT_WORDS {
+            break;
+        }
+        parts.push(word.text);
+    }
+    parts.reverse();
+    let all_dangling = parts.iter().all(|w| in_list(DANGLING, &w.to_lowercase()));
+    (!all_dangling).then(|| parts.join(" "))
+}
+
+/// The topic of the caller's first request that names one.
+fn first_topic(caller: &[PreparedTurn<'_>]) -> Option<String> {
+    caller.iter().find_map(|turn| {
+        (0..turn.words.len()).find_map(|at| {
+            topic_after_cue(&turn.words, at).or_else(|| topic_before_cue(&turn.words, at))
+        })
+    })
+}
+
+/// The caller's name, email and the topic, normalized.
+pub(super) fn extract(speech: &CallerSpeech<'_>) -> Entities {
+    let caller = &speech.turns;
+    Entities {
+        name: caller_name(caller),
+        email: caller.iter().rev().find_map(|t| last_email(&t.words)),
+        topic: first_topic(caller),
+    }
+    .normalized()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entities(caller: &[&str]) -> Entities {
+        extract(&CallerSpeech::new(caller.iter().copied()))
+    }
+
+    fn name(caller: &[&str]) -> Option<String> {
+        entities(caller).name
+    }
+
+    #[test]
+    fn names_follow_self_introductions() {
+        assert_eq!(
+            name(&["Hi, my name is Dana Scully and I need help"]).as_deref(),
+            Some("Dana Scully")
+        );
+        assert_eq!(
+            name(&["Hey, this is Marco from Denver."]).as_deref(),
+            Some("Marco")
+        );
+        assert_eq!(name(&["It's Priya."]).as_deref(), Some("Priya"));
+        assert_eq!(name(&["I'm José Müller"]).as_deref(), Some("José Müller"));
+        assert_eq!(name(&["hola, me llamo Zoë"]).as_deref(), Some("Zoë"));
+    }
+
+    #[test]
+    fn lowercase_asr_names_are_taken_only_after_my_name_is() {
+        assert_eq!(
+            name(&["hi my name is dana and i want a quote"]).as_deref(),
+            Some("Dana")
+        );
+        assert_eq!(name(&["hi this is dana"]), None);
+    }
+
+    #[test]
+    fn common_words_after_a_cue_are_not_names() {
+        for text in [
+            "I'm Calling about my bill",
+            "I'm Looking for a plumber",
+            "I'm Interested in solar",
+            "I'm Not sure",
+            "This is Ridiculous",
+            "It's Tuesday",
+            "my name is not important",
+        ] {
+            assert_eq!(name(&[text]), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn third_parties_are_not_the_caller() {
+        for text in [
+            "my wife Sarah called yesterday",
+            "I'm Dr. Patel's patient",
+            "this is my wife Sarah",
+            "it's Sarah's car",
+        ] {
+            assert_eq!(name(&[text]), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn agent_turns_are_never_read() {
+        // `extract` only ever receives caller turns; an agent's introduction is simply absent.
+        assert_eq!(name(&["yes that's right"]), None);
+    }
+
+    #[test]
+    fn a_short_reply_to_a_name_question_is_a_name() {
+        let answer = |text: &'static str| {
+            let speech = CallerSpeech {
+                turns: vec![PreparedTurn::new(text, true)],
+                norm: String::new(),
+            };
+            extract(&speech).name
+        };
+        assert_eq!(answer("Kevin Brown").as_deref(), Some("Kevin Brown"));
+        assert_eq!(answer("Sure, it's Kevin.").as_deref(), Some("Kevin"));
+        assert_eq!(answer("yeah Ana, A N A").as_deref(), Some("Ana"));
+        assert_eq!(answer("Yes."), None);
+        assert_eq!(answer("kevin"), None, "lowercase replies are too ambiguous");
+        assert_eq!(answer("Tuesday at 3 works"), None);
+        assert_eq!(
+            answer("Why do you need it, I just want a price for the Model X"),
+            None
+        );
+        // Without the question the same reply is not a name.
+        assert_eq!(name(&["Kevin Brown"]), None);
+    }
+
+    #[test]
+    fn a_later_correction_wins() {
+        assert_eq!(
+            name(&["my name is John", "actually it's Jon, J O N"]).as_deref(),
+            Some("Jon")
+        );
+        assert_eq!(
+            name(&["This is Dana", "sorry, my name is Diana"]).as_deref(),
+            Some("Diana")
+        );
+        assert_eq!(
+            name(&["my name is Dana", "I'm Happy to help"]).as_deref(),
+            Some("Dana")
+        );
+        assert_eq!(
+            name(&["my name is Dana", "it's Tom"]).as_deref(),
+            Some("Dana"),
+            "a weak cue does not override"
+        );
+        assert_eq!(name(&["it's J O N"]).as_deref(), Some("Jon"));
+    }
+
+    #[test]
+    fn emails_come_from_caller_speech_and_later_ones_win() {
+        let e = entities(&[
+            "it's dana at gmail dot com",
+            "no, it's d a n a dot k at gmail dot com",
+        ]);
+        assert_eq!(e.email.as_deref(), Some("dana.k@gmail.com"));
+    }
+
+    #[test]
+    fn topic_is_a_short_phrase_from_the_first_request() {
+        let e = entities(&[
+            "hi",
+            "I'm calling about a 3-bedroom house viewing on Saturday",
+            "also interested in a loan",
+        ]);
+        assert_eq!(e.topic.as_deref(), Some("a 3-bedroom house viewing"));
+        assert_eq!(
+            entities(&["I have a question about the hours of your downtown store today"])
+                .topic
+                .as_deref(),
+            Some("the hours of your downtown store")
+        );
+        assert_eq!(
+            entities(&["problem with my um internet connection."])
+                .topic
+                .as_deref(),
+            Some("my internet connection")
+        );
+    }
+
+    #[test]
+    fn a_broken_thing_named_before_the_cue_is_the_topic() {
+        for (text, topic) in [
+            ("Hi, my internet is not working", Some("my internet")),
+            ("so the app keeps crashing", Some("the app")),
+            ("it is not working", None),
+            ("the is not working", None),
+            (
+                "I want to cancel my membership, this is the worst",
+                Some("my membership"),
+            ),
+        ] {
+            assert_eq!(entities(&[text]).topic.as_deref(), topic, "{text}");
+        }
+    }
+
+    #[test]
+    fn topic_is_capped_at_six_words_and_skips_empty_phrases() {
+        let e = entities(&["looking for one two three four five six seven eight"]);
+        assert_eq!(e.topic.as_deref(), Some("one two three four five six"));
+        let e = entities(&["well my brand new kitchen smart fridge is not working"]);
+        assert_eq!(e.topic.as_deref(), Some("new kitchen smart fridge"));
+        assert_eq!(
+            entities(&["I'm interested in, uh", "calling about the roof"])
+                .topic
+                .as_deref(),
+            Some("the roof")
+        );
+        assert_eq!(entities(&["hello there"]).topic, None);
+    }
+
+    #[test]
+    fn odd_text_does_not_panic() {
+        for text in [
+            "",
+            "my name is",
+            "it's",
+            "😀 my name is 😀",
+            "[inaudible] I'm",
+            "ÉÉÉ at ÉÉ dot ÉÉ",
+            "looking for",
+        ] {
+            let _ = entities(&[text]);
+        }
+    }
+}
