@@ -216,7 +216,7 @@ fn to_record(event: &CallCompleted, index: usize) -> SqsMessage {
 /// and the SDK's region lookup (which may probe an instance metadata endpoint) is skipped.
 async fn aws_config(config: &AnalyzerConfig) -> aws_config::SdkConfig {
     if config.hot_leads_topic_arn.is_some() || config.dead_letter_queue_url.is_some() {
-        aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+        postcall::config::aws_sdk_config().await
     } else {
         aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())

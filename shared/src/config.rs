@@ -234,6 +234,24 @@ impl HotLeadPolicy {
     }
 }
 
+/// The one AWS SDK config every client of a function shares. Endpoints come from the SDK's
+/// standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_SQS`, …); this adds timeouts, so no
+/// SQS, SNS or Secrets Manager call can hang for the rest of an invocation: 3 s per attempt and
+/// 10 s per operation, retries included (the SDK's standard mode, 3 attempts with jittered
+/// backoff).
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(3))
+                .operation_timeout(Duration::from_secs(10))
+                .build(),
+        )
+        .load()
+        .await
+}
+
 /// Which analyzer to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnalyzerKind {

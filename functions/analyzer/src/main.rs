@@ -2,7 +2,7 @@
 
 use lambda_runtime::{service_fn, Error};
 use postcall::{
-    config::AnalyzerConfig,
+    config::{aws_sdk_config, AnalyzerConfig},
     handlers::analyze_batch::{analyze_batch, AnalyzerDeps},
 };
 
@@ -10,7 +10,7 @@ use postcall::{
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = AnalyzerConfig::from_env()?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = aws_sdk_config().await;
     let deps = AnalyzerDeps::new(config, &aws).await?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event| async move {

@@ -60,6 +60,8 @@ impl AnalyzerDeps {
         config: AnalyzerConfig,
         aws: &aws_config::SdkConfig,
     ) -> Result<Self, InitError> {
+        // Safe to log whole: credentials are `Secret`s and print as [redacted].
+        info!(config = ?config, "analyzer configured");
         let secrets = SecretsStore::new(aws_sdk_secretsmanager::Client::new(aws));
         let store = PgStore::new(config.database.clone(), Some(secrets));
         if config.auto_migrate {
