@@ -34,9 +34,33 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
 
     // The analyzer's own config, from the environment, with the demo's database.
     let mut overrides = HashMap::from([("DATABASE_URL".to_string(), database.url.clone())]);
-    if let Some(analyzer) = options.analyzer {
-        overrides.insert("ANALYZER".to_string(), analyzer);
+    if let Some(analyzer) = &options.analyzer {
+        overrides.insert("ANALYZER".to_string(), analyzer.clone());
     }
+    // `--analyzer llm` with no endpoint configured runs against the local OpenAI-compatible
+    // server, so the LLM path can be seen end to end without an account.
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let wants_llm = overrides
+        .get("ANALYZER")
+        .cloned()
+        .or_else(|| env("ANALYZER"))
+        .as_deref()
+        == Some("llm");
+    let has_endpoint = env("LLM_BASE_URL").is_some()
+        || env("LLM_API_KEY").is_some()
+        || env("LLM_API_KEY_SECRET_ARN").is_some();
+    let _mock = if wants_llm && !has_endpoint {
+        let mock =
+            postcall_testkit::MockLlm::start(postcall_testkit::MockLlmOptions::default()).await?;
+        println!(
+            "llm: no LLM_BASE_URL or key set, so using the local OpenAI-compatible server at {}",
+            mock.base_url()
+        );
+        overrides.insert("LLM_BASE_URL".to_string(), mock.base_url());
+        Some(mock)
+    } else {
+        None
+    };
     let config = AnalyzerConfig::from_lookup(&|name: &str| {
         overrides
             .get(name)

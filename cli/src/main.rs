@@ -3,6 +3,7 @@
 //! ```text
 //! postcall demo [--analyzer rules] [--database-url URL]   run the pipeline end to end on sample calls
 //! postcall migrate [--database-url URL]                    apply migrations/ to DATABASE_URL
+//! postcall mock-llm [--port N] [--latency-ms N] [--faults LIST]   a local OpenAI-compatible server
 //! ```
 
 mod dataset;
@@ -14,13 +15,18 @@ use anyhow::{bail, Context as _};
 use postcall::{adapters::postgres::PgStore, config::DatabaseConfig};
 
 const USAGE: &str = "usage:
-  postcall demo [--analyzer rules] [--database-url URL]
+  postcall demo [--analyzer rules|llm] [--database-url URL]
       Loads the bundled sample calls into Postgres, analyzes them through the analyzer
       handler in SQS batches of 10 and prints the dashboard queries. Default database:
       DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postcall_demo (created if missing;
       a throwaway cluster is started when no server answers and initdb is installed).
+      --analyzer llm without LLM_BASE_URL or a key uses a local OpenAI-compatible server.
   postcall migrate [--database-url URL]
-      Applies migrations/ to DATABASE_URL.";
+      Applies migrations/ to DATABASE_URL.
+  postcall mock-llm [--port 8089] [--latency-ms 0] [--faults ok,429:1,500,timeout,slow:MS,...]
+      Serves OpenAI Chat Completions on 127.0.0.1 with answers from the offline analyzer; the
+      faults repeat in order (malformed, garbage, out-of-range, unknown-intent, refusal,
+      length, 401, 400 too). Point LLM_BASE_URL at the URL it prints.";
 
 /// Parsed command line.
 struct Args {
@@ -106,6 +112,41 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 println!("migrations: applied {applied:?}");
             }
+            Ok(())
+        }
+        "mock-llm" => {
+            args.reject_unknown(&["port", "latency-ms", "faults"])?;
+            let port: u16 = args
+                .flag("port")
+                .unwrap_or("8089")
+                .parse()
+                .context("--port takes a port number")?;
+            let latency_ms: u64 = args
+                .flag("latency-ms")
+                .unwrap_or("0")
+                .parse()
+                .context("--latency-ms takes milliseconds")?;
+            let cycle = args
+                .flag("faults")
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(|f| {
+                    f.parse::<postcall_testkit::Fault>()
+                        .map_err(anyhow::Error::msg)
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let options = postcall_testkit::MockLlmOptions {
+                port,
+                latency: std::time::Duration::from_millis(latency_ms),
+                cycle,
+            };
+            let server = postcall_testkit::MockLlm::start(options)
+                .await
+                .context("start the mock llm")?;
+            println!("mock llm listening: LLM_BASE_URL={}", server.base_url());
+            server.wait().await;
             Ok(())
         }
         "" | "help" | "--help" | "-h" => {

@@ -19,8 +19,17 @@ async fn admin() -> tokio_postgres::Client {
 }
 
 fn demo(database_url: &str) -> (String, String) {
+    demo_with(database_url, &[])
+}
+
+fn demo_with(database_url: &str, extra: &[&str]) -> (String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_postcall"))
         .args(["demo", "--database-url", database_url])
+        .args(extra)
+        .env_remove("ANALYZER")
+        .env_remove("LLM_BASE_URL")
+        .env_remove("LLM_API_KEY")
+        .env_remove("LLM_API_KEY_SECRET_ARN")
         .env_remove("DATABASE_URL")
         .env_remove("HOT_LEADS_TOPIC_ARN")
         .env_remove("DEAD_LETTER_QUEUE_URL")
@@ -90,4 +99,44 @@ async fn the_demo_creates_its_database_analyzes_every_sample_call_and_prints_bot
     // The top-leads table lists the calls of the last 24 h (up to the seed's LIMIT 20).
     let listed = first.lines().filter(|l| l.starts_with("demo-")).count();
     assert!(listed as i64 >= recent.min(20), "{first}");
+}
+
+#[tokio::test]
+async fn the_llm_demo_runs_against_the_local_openai_compatible_server() {
+    let dbname = format!(
+        "postcall_demo_llm_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let base = admin_url();
+    let url = format!("{}/{dbname}", base.rsplit_once('/').unwrap().0);
+
+    let (out, _) = demo_with(&url, &["--analyzer", "llm"]);
+
+    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let rows = client
+        .query(
+            r#"SELECT analyzer, "inputTokens", "costUsd" FROM "Analytics""#,
+            &[],
+        )
+        .await
+        .unwrap();
+    drop(client);
+    admin()
+        .await
+        .batch_execute(&format!("DROP DATABASE {dbname} WITH (FORCE)"))
+        .await
+        .unwrap();
+
+    assert!(
+        out.contains("using the local OpenAI-compatible server"),
+        "{out}"
+    );
+    assert!(out.contains("analyzer: openai:gpt-4o-mini"), "{out}");
+    assert!(rows.len() >= 50);
+    for row in &rows {
+        assert_eq!(row.get::<_, String>(0), "openai:gpt-4o-mini");
+        assert!(row.get::<_, Option<i32>>(1).unwrap() > 0);
+        assert!(row.get::<_, Option<f64>>(2).unwrap() > 0.0);
+    }
 }

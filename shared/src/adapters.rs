@@ -1,5 +1,6 @@
 //! Adapters at the edge: each holds a client and its target, and owns one error enum.
 
+pub mod llm;
 pub mod postgres;
 pub mod secrets;
 pub mod sns;

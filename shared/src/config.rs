@@ -13,7 +13,22 @@
 //! | `DATABASE_CONNECT_TIMEOUT_MS` | connect timeout | 5000 |
 //! | `DATABASE_QUERY_TIMEOUT_MS` | timeout of one query | 10000 |
 //! | `AUTO_MIGRATE` | apply `migrations/` at cold start | `false` |
-//! | `ANALYZER` | `rules` (the offline analyzer) | `rules` |
+//! | `ANALYZER` | `llm` or `rules` (the offline analyzer) | `llm` when an LLM key is configured, else `rules` |
+//! | `ANALYZER_FALLBACK` | `rules`: on a permanent LLM failure, store a `rules` analysis instead of parking the call; `none` | `none` |
+//! | `LLM_BASE_URL` | OpenAI-compatible API base (OpenAI, an Azure deployment URL, vLLM, Ollama, LiteLLM) | `https://api.openai.com/v1` |
+//! | `LLM_MODEL` | model name | `gpt-4o-mini` |
+//! | `LLM_API_KEY_SECRET_ARN` | Secrets Manager secret holding the API key (plain, or JSON with `api_key`) | — |
+//! | `LLM_API_KEY` | the API key itself (local use) | — |
+//! | `LLM_API_STYLE` | `openai` (`Authorization: Bearer`) or `azure` (`api-key` header, `api-version` query) | `openai` |
+//! | `LLM_API_VERSION` | Azure's `api-version` | — (required with `azure`) |
+//! | `LLM_RESPONSE_FORMAT` | `json_schema` (strict) or `json_object` | `json_schema` |
+//! | `PROMPT_VERSION` | label stored in `"promptVersion"`; change it to re-analyze everything | the built-in prompt's version |
+//! | `LLM_TIMEOUT_MS` | longest single request | 20000 |
+//! | `LLM_CONNECT_TIMEOUT_MS` | connect timeout | 3000 |
+//! | `LLM_MAX_ATTEMPTS` | requests per call at most | 4 |
+//! | `LLM_BACKOFF_BASE_MS` / `LLM_BACKOFF_CAP_MS` | full-jitter backoff: first ceiling / largest wait | 250 / 8000 |
+//! | `LLM_DEADLINE_MARGIN_MS` | time kept before the invocation deadline | 3000 |
+//! | `LLM_PRICE_INPUT_USD_PER_MTOK` / `LLM_PRICE_OUTPUT_USD_PER_MTOK` | prices for `"costUsd"` | 0.15 / 0.60 (gpt-4o-mini) |
 //! | `ANALYZER_CONCURRENCY` | records of one batch analyzed at once | 10 |
 //! | `MAX_MISSING_RETRIES` | deliveries of a call that is unknown or has no turns before it is parked | 3 |
 //! | `TRANSCRIPT_MAX_CHARS` | characters of transcript analyzed (head and tail kept) | 12000 |
@@ -25,6 +40,8 @@
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use crate::{
+    adapters::llm::{ApiKeySource, ApiStyle},
+    analysis::llm::{LlmSettings, Prices, ResponseFormat, PROMPT_VERSION},
     domain::{HotLeadPolicy, Intent, LeadScore},
     secret::Secret,
 };
@@ -253,10 +270,162 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
 }
 
 /// Which analyzer to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum AnalyzerKind {
     /// The offline rules analyzer.
     Rules,
+    /// An OpenAI-compatible model.
+    Llm(Box<LlmConfig>),
+}
+
+/// Settings of the LLM analyzer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmConfig {
+    /// API base URL.
+    pub base_url: String,
+    /// Key header and URL shape.
+    pub style: ApiStyle,
+    /// Azure's `api-version`.
+    pub api_version: Option<String>,
+    /// Where the key comes from.
+    pub key: ApiKeySource,
+    /// Model, format, prompt version, retries, timeouts, prices.
+    pub settings: LlmSettings,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Use `rules` on a permanent LLM failure.
+    pub fallback_to_rules: bool,
+}
+
+impl LlmConfig {
+    /// `provider:model`, stored in `"Analytics".analyzer`.
+    pub fn analyzer_name(&self) -> String {
+        let provider = match self.style {
+            ApiStyle::OpenAi => "openai",
+            ApiStyle::Azure => "azure",
+        };
+        format!("{provider}:{}", self.settings.model)
+    }
+
+    /// Reads `LLM_*`, `PROMPT_VERSION` and `ANALYZER_FALLBACK`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable that is missing or malformed.
+    pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
+        let style = match get(lookup, "LLM_API_STYLE")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("openai") => ApiStyle::OpenAi,
+            Some("azure") => ApiStyle::Azure,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "LLM_API_STYLE",
+                    reason: "expected openai or azure".into(),
+                })
+            }
+        };
+        let base_url =
+            get(lookup, "LLM_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".into());
+        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                name: "LLM_BASE_URL",
+                reason: "expected an http(s) URL".into(),
+            });
+        }
+        let api_version = get(lookup, "LLM_API_VERSION");
+        if style == ApiStyle::Azure && api_version.is_none() {
+            return Err(ConfigError::Missing("LLM_API_VERSION"));
+        }
+        let key = match (
+            get(lookup, "LLM_API_KEY_SECRET_ARN"),
+            get(lookup, "LLM_API_KEY"),
+        ) {
+            (Some(arn), _) => ApiKeySource::SecretArn(arn),
+            (None, Some(key)) => ApiKeySource::Plain(Secret::new(key)),
+            (None, None) if get(lookup, "LLM_BASE_URL").is_some() => ApiKeySource::None,
+            (None, None) => return Err(ConfigError::Missing("LLM_API_KEY_SECRET_ARN")),
+        };
+        let response_format = match get(lookup, "LLM_RESPONSE_FORMAT")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("json_schema") => ResponseFormat::JsonSchema,
+            Some("json_object") => ResponseFormat::JsonObject,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "LLM_RESPONSE_FORMAT",
+                    reason: "expected json_schema or json_object".into(),
+                })
+            }
+        };
+        let fallback_to_rules = match get(lookup, "ANALYZER_FALLBACK")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("none") => false,
+            Some("rules") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "ANALYZER_FALLBACK",
+                    reason: "expected rules or none".into(),
+                })
+            }
+        };
+        let price = |name: &'static str, default: f64| -> Result<f64, ConfigError> {
+            let value: f64 = parse_or(lookup, name, default)?;
+            if !value.is_finite() || value < 0.0 {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: "must be a non-negative number".into(),
+                });
+            }
+            Ok(value)
+        };
+        let millis = |name: &'static str, default: u64| {
+            positive(lookup, name, default).map(Duration::from_millis)
+        };
+        let max_attempts =
+            u32::try_from(positive(lookup, "LLM_MAX_ATTEMPTS", 4)?).map_err(|_| {
+                ConfigError::Invalid {
+                    name: "LLM_MAX_ATTEMPTS",
+                    reason: "too large".into(),
+                }
+            })?;
+        Ok(Self {
+            base_url,
+            style,
+            api_version,
+            key,
+            settings: LlmSettings {
+                model: get(lookup, "LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into()),
+                response_format,
+                prompt_version: get(lookup, "PROMPT_VERSION")
+                    .unwrap_or_else(|| PROMPT_VERSION.into()),
+                max_attempts,
+                backoff_base: millis("LLM_BACKOFF_BASE_MS", 250)?,
+                backoff_cap: millis("LLM_BACKOFF_CAP_MS", 8_000)?,
+                request_timeout: millis("LLM_TIMEOUT_MS", 20_000)?,
+                deadline_margin: Duration::from_millis(parse_or(
+                    lookup,
+                    "LLM_DEADLINE_MARGIN_MS",
+                    3_000,
+                )?),
+                prices: Prices {
+                    input_per_million_usd: price(
+                        "LLM_PRICE_INPUT_USD_PER_MTOK",
+                        Prices::GPT_4O_MINI.input_per_million_usd,
+                    )?,
+                    output_per_million_usd: price(
+                        "LLM_PRICE_OUTPUT_USD_PER_MTOK",
+                        Prices::GPT_4O_MINI.output_per_million_usd,
+                    )?,
+                },
+            },
+            connect_timeout: millis("LLM_CONNECT_TIMEOUT_MS", 3_000)?,
+            fallback_to_rules,
+        })
+    }
 }
 
 /// Everything the analyzer function needs.
@@ -296,15 +465,19 @@ impl AnalyzerConfig {
     /// # Errors
     /// [`ConfigError`] naming the variable that is missing or malformed.
     pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
+        let has_key =
+            get(lookup, "LLM_API_KEY").is_some() || get(lookup, "LLM_API_KEY_SECRET_ARN").is_some();
         let analyzer = match get(lookup, "ANALYZER")
             .map(|v| v.to_ascii_lowercase())
             .as_deref()
         {
+            None if has_key => AnalyzerKind::Llm(Box::new(LlmConfig::from_lookup(lookup)?)),
             None | Some("rules") => AnalyzerKind::Rules,
+            Some("llm") => AnalyzerKind::Llm(Box::new(LlmConfig::from_lookup(lookup)?)),
             Some(_) => {
                 return Err(ConfigError::Invalid {
                     name: "ANALYZER",
-                    reason: "expected rules".into(),
+                    reason: "expected llm or rules".into(),
                 })
             }
         };
@@ -448,6 +621,82 @@ mod tests {
         );
         assert_eq!(c.hot_lead_policy.min_score.get(), 70);
         assert!(c.auto_migrate);
+    }
+
+    #[test]
+    fn the_llm_is_chosen_when_a_key_is_configured() {
+        let base = [("DATABASE_URL", "postgres://h/db")];
+        let rules = AnalyzerConfig::from_lookup(&lookup(&base)).unwrap();
+        assert_eq!(rules.analyzer, AnalyzerKind::Rules);
+        let c =
+            AnalyzerConfig::from_lookup(&lookup(&[base[0], ("LLM_API_KEY", "sk-sentinel-123")]))
+                .unwrap();
+        let AnalyzerKind::Llm(llm) = &c.analyzer else {
+            panic!("expected llm")
+        };
+        assert_eq!(llm.analyzer_name(), "openai:gpt-4o-mini");
+        assert_eq!(llm.settings.prompt_version, PROMPT_VERSION);
+        assert_eq!(llm.settings.prices, Prices::GPT_4O_MINI);
+        assert!(
+            !format!("{c:?}").contains("sk-sentinel-123"),
+            "the key is redacted"
+        );
+        let local = AnalyzerConfig::from_lookup(&lookup(&[
+            base[0],
+            ("ANALYZER", "llm"),
+            ("LLM_BASE_URL", "http://127.0.0.1:9/v1"),
+        ]))
+        .unwrap();
+        let AnalyzerKind::Llm(local) = local.analyzer else {
+            panic!("expected llm")
+        };
+        assert_eq!(local.key, ApiKeySource::None);
+    }
+
+    #[test]
+    fn llm_errors_name_the_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("ANALYZER", "llm")], "LLM_API_KEY_SECRET_ARN is not set"),
+            (
+                &[
+                    ("LLM_API_KEY", "k"),
+                    ("LLM_API_STYLE", "azure"),
+                    ("LLM_BASE_URL", "https://x"),
+                ],
+                "LLM_API_VERSION is not set",
+            ),
+            (
+                &[("LLM_API_KEY", "k"), ("LLM_RESPONSE_FORMAT", "yaml")],
+                "LLM_RESPONSE_FORMAT is invalid",
+            ),
+            (
+                &[("LLM_API_KEY", "k"), ("LLM_BASE_URL", "ftp://x")],
+                "LLM_BASE_URL is invalid",
+            ),
+            (
+                &[("LLM_API_KEY", "k"), ("LLM_PRICE_INPUT_USD_PER_MTOK", "-1")],
+                "LLM_PRICE_INPUT_USD_PER_MTOK is invalid",
+            ),
+            (
+                &[("LLM_API_KEY", "k"), ("ANALYZER_FALLBACK", "maybe")],
+                "ANALYZER_FALLBACK is invalid",
+            ),
+            (
+                &[("LLM_API_KEY", "k"), ("LLM_TIMEOUT_MS", "0")],
+                "LLM_TIMEOUT_MS is invalid",
+            ),
+        ];
+        for (pairs, expected) in cases {
+            let mut all = vec![("DATABASE_URL", "postgres://h/db")];
+            all.extend_from_slice(pairs);
+            let err = AnalyzerConfig::from_lookup(&lookup(&all))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(expected),
+                "{err} should start with {expected}"
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub enum Unit {
     Count,
     /// Milliseconds.
     Milliseconds,
+    /// No unit.
+    None,
 }
 
 impl Unit {
@@ -20,6 +22,7 @@ impl Unit {
         match self {
             Unit::Count => "Count",
             Unit::Milliseconds => "Milliseconds",
+            Unit::None => "None",
         }
     }
 }
@@ -52,6 +55,14 @@ impl MetricsLine {
         if self.metrics.len() < MAX_METRICS {
             // Counts in a Lambda batch are far below 2^53; the conversion is exact.
             self.metrics.push((name, value as f64, Unit::Count));
+        }
+        self
+    }
+
+    /// Adds a value without a unit (a cost in dollars, say).
+    pub fn none(mut self, name: &'static str, value: f64) -> Self {
+        if self.metrics.len() < MAX_METRICS {
+            self.metrics.push((name, value, Unit::None));
         }
         self
     }

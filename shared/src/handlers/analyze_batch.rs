@@ -1,6 +1,11 @@
 //! The analyzer: an SQS batch of `call.completed` events in, one `"Analytics"` row per call out.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::atomic::{AtomicU64, AtomicUsize, Ordering},
+    time::Duration,
+};
+
+use tokio::time::Instant;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::FutureExt;
@@ -9,18 +14,20 @@ use tracing::{info, warn, Span};
 
 use crate::{
     adapters::{
+        llm::{ChatCompletions, LlmError},
         postgres::{AnalyticsRecord, HotClaim, PgStore, StoreError},
         secrets::SecretsStore,
         sns::{HotLeadTopic, TopicError},
         sqs::DeadLetters,
     },
-    analysis::{AnalyzeError, Analyzer},
+    analysis::{llm::LlmAnalyzer, AnalyzeError, Analyzer, Usage},
     batch::{run_sqs_batch, BatchError, BatchOptions},
     config::{AnalyzerConfig, AnalyzerKind},
     domain::{
         turn_metrics, Analysis, CallCompleted, CallCompletedError, CallId, HotLead, Transcript,
     },
     error::{Classified, ErrorClass},
+    metrics::MetricsLine,
 };
 
 /// How long one invocation may hold the right to publish a call's hot-lead message. Longer
@@ -49,6 +56,9 @@ pub enum InitError {
     /// Applying migrations failed.
     #[error("apply migrations at cold start")]
     Migrate(#[from] StoreError),
+    /// The LLM client could not be built.
+    #[error("build the llm client")]
+    Llm(#[from] LlmError),
 }
 
 impl AnalyzerDeps {
@@ -63,7 +73,7 @@ impl AnalyzerDeps {
         // Safe to log whole: credentials are `Secret`s and print as [redacted].
         info!(config = ?config, "analyzer configured");
         let secrets = SecretsStore::new(aws_sdk_secretsmanager::Client::new(aws));
-        let store = PgStore::new(config.database.clone(), Some(secrets));
+        let store = PgStore::new(config.database.clone(), Some(secrets.clone()));
         if config.auto_migrate {
             store.migrate().await?;
         }
@@ -76,8 +86,23 @@ impl AnalyzerDeps {
             .hot_leads_topic_arn
             .clone()
             .map(|arn| HotLeadTopic::new(aws_sdk_sns::Client::new(aws), arn));
-        let analyzer = match config.analyzer {
+        let analyzer = match &config.analyzer {
             AnalyzerKind::Rules => Analyzer::Rules,
+            AnalyzerKind::Llm(llm) => {
+                let client = ChatCompletions::new(
+                    &llm.base_url,
+                    llm.style,
+                    llm.api_version.as_deref(),
+                    llm.key.clone(),
+                    Some(secrets),
+                    llm.connect_timeout,
+                )?;
+                Analyzer::Llm {
+                    llm: Box::new(LlmAnalyzer::new(client, llm.settings.clone())),
+                    name: llm.analyzer_name(),
+                    fallback_to_rules: llm.fallback_to_rules,
+                }
+            }
         };
         Ok(Self {
             config,
@@ -208,18 +233,85 @@ pub async fn analyze_batch(
         dead_letters: deps.dead_letters.as_ref(),
         function: "analyzer",
     };
+    let deadline = invocation_deadline(&event.context);
+    let tally = LlmTally::default();
     let records = &event.payload.records;
-    Ok(run_sqs_batch(records, options, |record| {
-        analyze_record(deps, record).boxed()
+    let result = run_sqs_batch(records, options, |record| {
+        analyze_record(deps, record, deadline, &tally).boxed()
     })
-    .await?)
+    .await;
+    if matches!(deps.analyzer, Analyzer::Llm { .. }) {
+        tally.emit();
+    }
+    Ok(result?)
+}
+
+/// The invocation's deadline as an `Instant`, from the runtime's epoch milliseconds. `None`
+/// when the context carries none (a test's or the CLI's `Context::default()`).
+pub fn invocation_deadline(context: &lambda_runtime::Context) -> Option<Instant> {
+    if context.deadline == 0 {
+        return None;
+    }
+    let left = context
+        .deadline()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Some(Instant::now() + left)
+}
+
+/// Tokens and cost of one invocation's LLM requests, for its EMF line.
+#[derive(Debug, Default)]
+struct LlmTally {
+    analyses: AtomicUsize,
+    input_tokens: AtomicU64,
+    output_tokens: AtomicU64,
+    cost_micro_usd: AtomicU64,
+    latency_ms: AtomicU64,
+}
+
+impl LlmTally {
+    fn add(&self, usage: &Usage, latency_ms: u64) {
+        self.analyses.fetch_add(1, Ordering::Relaxed);
+        self.input_tokens
+            .fetch_add(u64::from(usage.input_tokens), Ordering::Relaxed);
+        self.output_tokens
+            .fetch_add(u64::from(usage.output_tokens), Ordering::Relaxed);
+        // Micro-dollars keep the sum an integer; one call costs ~1e-4 USD.
+        self.cost_micro_usd
+            .fetch_add((usage.cost_usd * 1e6).round() as u64, Ordering::Relaxed);
+        self.latency_ms.fetch_add(latency_ms, Ordering::Relaxed);
+    }
+
+    fn emit(&self) {
+        let analyses = self.analyses.load(Ordering::Relaxed);
+        let input = self.input_tokens.load(Ordering::Relaxed);
+        let output = self.output_tokens.load(Ordering::Relaxed);
+        let mean_latency_ms =
+            self.latency_ms.load(Ordering::Relaxed) as f64 / analyses.max(1) as f64;
+        MetricsLine::new("analyzer")
+            .count("LlmAnalyses", analyses)
+            .count("LlmTokens", (input + output) as usize)
+            .count("LlmInputTokens", input as usize)
+            .count("LlmOutputTokens", output as usize)
+            .none(
+                "LlmCostUsd",
+                self.cost_micro_usd.load(Ordering::Relaxed) as f64 / 1e6,
+            )
+            .milliseconds("LlmLatencyMs", mean_latency_ms)
+            .emit();
+    }
 }
 
 /// Analyzes one `call.completed` message.
 ///
 /// # Errors
 /// [`RecordError`], classified for the batch runner.
-pub async fn analyze_record(deps: &AnalyzerDeps, record: &SqsMessage) -> Result<(), RecordError> {
+async fn analyze_record(
+    deps: &AnalyzerDeps,
+    record: &SqsMessage,
+    deadline: Option<Instant>,
+    tally: &LlmTally,
+) -> Result<(), RecordError> {
     let event = CallCompleted::parse(record.body.as_deref().unwrap_or(""))?;
     let call_id = event.call_id;
     Span::current().record("call_id", call_id.as_str());
@@ -247,8 +339,9 @@ pub async fn analyze_record(deps: &AnalyzerDeps, record: &SqsMessage) -> Result<
     let transcript_hash = transcript.content_hash();
     let reusable = call.analytics.as_ref().filter(|stored| {
         stored.transcript_hash.as_deref() == Some(transcript_hash.as_str())
-            && stored.analyzer == deps.analyzer.name()
-            && stored.prompt_version.as_deref() == deps.analyzer.prompt_version()
+            && deps
+                .analyzer
+                .accepts_stored(&stored.analyzer, stored.prompt_version.as_deref())
     });
     let hot_published = call
         .analytics
@@ -261,10 +354,15 @@ pub async fn analyze_record(deps: &AnalyzerDeps, record: &SqsMessage) -> Result<
             analysis
         }
         None => {
-            let capped = transcript.capped(deps.config.transcript_max_chars);
             let started = Instant::now();
-            let outcome = deps.analyzer.analyze(&capped).await?;
+            let outcome = deps
+                .analyzer
+                .analyze(&transcript, deps.config.transcript_max_chars, deadline)
+                .await?;
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            if let Some(usage) = &outcome.usage {
+                tally.add(usage, latency_ms);
+            }
             let metrics = turn_metrics(transcript.turns());
             deps.store
                 .upsert_analysis(AnalyticsRecord {
@@ -272,7 +370,7 @@ pub async fn analyze_record(deps: &AnalyzerDeps, record: &SqsMessage) -> Result<
                     outcome: &outcome,
                     transcript_hash: &transcript_hash,
                     transcript_chars: transcript.chars(),
-                    truncated: capped.is_truncated(),
+                    truncated: outcome.truncated,
                     metrics: &metrics,
                     latency_ms,
                 })
@@ -283,7 +381,9 @@ pub async fn analyze_record(deps: &AnalyzerDeps, record: &SqsMessage) -> Result<
                 sentiment = outcome.analysis.sentiment.get(),
                 analyzer = %outcome.analyzer,
                 transcript_chars = transcript.chars(),
-                truncated = capped.is_truncated(),
+                truncated = outcome.truncated,
+                input_tokens = outcome.usage.map(|u| u.input_tokens),
+                output_tokens = outcome.usage.map(|u| u.output_tokens),
                 latency_ms,
                 "analysis stored"
             );

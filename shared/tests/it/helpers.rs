@@ -190,6 +190,23 @@ impl TestEnv {
         analyze_batch(&self.deps, LambdaEvent::new(event, Context::default())).await
     }
 
+    /// Invokes with a Lambda deadline `budget` from now, as the runtime would set it.
+    pub async fn invoke_with_budget(
+        &self,
+        records: Vec<SqsMessage>,
+        budget: Duration,
+    ) -> Result<SqsBatchResponse, HandlerError> {
+        let mut event = SqsEvent::default();
+        event.records = records;
+        let mut context = Context::default();
+        let deadline = std::time::SystemTime::now() + budget;
+        context.deadline = deadline
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        analyze_batch(&self.deps, LambdaEvent::new(event, context)).await
+    }
+
     /// Inserts a call and its turns (roles as the bridge writes them).
     pub async fn seed_call(&self, call_id: &str, turns: &[(&str, &str)]) {
         seed_call(&self.db, call_id, turns, Utc::now()).await;

@@ -7,5 +7,6 @@
 
 mod analyzer;
 mod helpers;
+mod llm;
 mod migrations;
 mod secrets;

@@ -14,7 +14,7 @@ use crate::helpers::*;
 const SENTINEL: &str = "sentinel-Pa55w0rd-7f3a";
 
 #[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for CapturedLogs {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -27,12 +27,12 @@ impl std::io::Write for CapturedLogs {
 }
 
 impl CapturedLogs {
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
 
-fn capture() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
+pub fn capture() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
     let logs = CapturedLogs::default();
     let writer = logs.clone();
     let subscriber = lambda_runtime::tracing::subscriber::fmt()
