@@ -3,5 +3,6 @@
 pub mod llm;
 pub mod postgres;
 pub mod secrets;
+pub mod slack;
 pub mod sns;
 pub mod sqs;

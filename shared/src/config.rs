@@ -40,7 +40,10 @@
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use crate::{
-    adapters::llm::{ApiKeySource, ApiStyle},
+    adapters::{
+        llm::{ApiKeySource, ApiStyle},
+        slack::WebhookSource,
+    },
     analysis::llm::{LlmSettings, Prices, ResponseFormat, PROMPT_VERSION},
     domain::{HotLeadPolicy, Intent, LeadScore},
     secret::Secret,
@@ -267,6 +270,92 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
         )
         .load()
         .await
+}
+
+/// Everything the notifier function needs.
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `DATABASE_*`, `AUTO_MIGRATE` | as for the analyzer | |
+/// | `SLACK_WEBHOOK_SECRET_ARN` | Secrets Manager secret holding the incoming-webhook URL (plain, or JSON with `webhook_url`) | one of this or the next is required |
+/// | `SLACK_WEBHOOK_URL` | the webhook URL itself (local use) | — |
+/// | `DASHBOARD_URL` | base URL for an "Open the call" button (`{DASHBOARD_URL}/calls/{callId}`) | — |
+/// | `NOTIFY_CHANNEL` | name of the channel in `"Notification".channel` (the idempotency key with `callId`) | `slack` |
+/// | `SLACK_TIMEOUT_MS` | longest single post | 5000 |
+/// | `SLACK_MAX_ATTEMPTS` | posts per invocation at most (429s honoured in between) | 3 |
+/// | `DEAD_LETTER_QUEUE_URL` | where a message that is not a hot lead is parked | — (logged only) |
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifierConfig {
+    /// Postgres.
+    pub database: DatabaseConfig,
+    /// Apply migrations at cold start.
+    pub auto_migrate: bool,
+    /// Where the webhook URL comes from.
+    pub webhook: WebhookSource,
+    /// Dashboard base URL for the call link.
+    pub dashboard_url: Option<String>,
+    /// Channel name in `"Notification"`.
+    pub channel: String,
+    /// Longest single post.
+    pub slack_timeout: Duration,
+    /// Posts per invocation at most.
+    pub slack_max_attempts: u32,
+    /// Where malformed messages are parked.
+    pub dead_letter_queue_url: Option<String>,
+}
+
+impl NotifierConfig {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable that is missing or malformed.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|k: &str| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `lookup`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable that is missing or malformed.
+    pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
+        let webhook = match (
+            get(lookup, "SLACK_WEBHOOK_SECRET_ARN"),
+            get(lookup, "SLACK_WEBHOOK_URL"),
+        ) {
+            (Some(arn), _) => WebhookSource::SecretArn(arn),
+            (None, Some(url)) if url.starts_with("https://") || url.starts_with("http://") => {
+                WebhookSource::Url(Secret::new(url))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    name: "SLACK_WEBHOOK_URL",
+                    reason: "expected an http(s) URL".into(),
+                })
+            }
+            (None, None) => return Err(ConfigError::Missing("SLACK_WEBHOOK_SECRET_ARN")),
+        };
+        let dashboard_url = get(lookup, "DASHBOARD_URL");
+        if dashboard_url
+            .as_deref()
+            .is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://")))
+        {
+            return Err(ConfigError::Invalid {
+                name: "DASHBOARD_URL",
+                reason: "expected an http(s) URL".into(),
+            });
+        }
+        Ok(Self {
+            database: DatabaseConfig::from_lookup(lookup)?,
+            auto_migrate: flag(lookup, "AUTO_MIGRATE")?,
+            webhook,
+            dashboard_url,
+            channel: get(lookup, "NOTIFY_CHANNEL").unwrap_or_else(|| "slack".into()),
+            slack_timeout: Duration::from_millis(positive(lookup, "SLACK_TIMEOUT_MS", 5_000)?),
+            slack_max_attempts: u32::try_from(positive(lookup, "SLACK_MAX_ATTEMPTS", 3)?)
+                .unwrap_or(u32::MAX),
+            dead_letter_queue_url: get(lookup, "DEAD_LETTER_QUEUE_URL"),
+        })
+    }
 }
 
 /// Which analyzer to run.
@@ -697,6 +786,31 @@ mod tests {
                 "{err} should start with {expected}"
             );
         }
+    }
+
+    #[test]
+    fn the_notifier_needs_a_webhook_and_never_prints_it() {
+        let err = NotifierConfig::from_lookup(&lookup(&[("DATABASE_URL", "postgres://h/db")]))
+            .unwrap_err();
+        assert_eq!(err, ConfigError::Missing("SLACK_WEBHOOK_SECRET_ARN"));
+        let c = NotifierConfig::from_lookup(&lookup(&[
+            ("DATABASE_URL", "postgres://h/db"),
+            (
+                "SLACK_WEBHOOK_URL",
+                "https://hooks.slack.com/services/T/B/sentinel-hook",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(c.channel, "slack");
+        assert!(!format!("{c:?}").contains("sentinel-hook"));
+        let bad = NotifierConfig::from_lookup(&lookup(&[
+            ("DATABASE_URL", "postgres://h/db"),
+            ("SLACK_WEBHOOK_URL", "hooks"),
+        ]));
+        assert!(bad
+            .unwrap_err()
+            .to_string()
+            .starts_with("SLACK_WEBHOOK_URL is invalid"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! builds the dependencies and hands one of these to the runtime.
 
 pub mod analyze_batch;
+pub mod notify;
 
 use lambda_runtime::Diagnostic;
 
@@ -18,4 +19,17 @@ pub fn diagnostic<E: Classified>(error: &E) -> Diagnostic {
         error_type: format!("{class}.{}", error.code()),
         error_message: cause_chain(error),
     }
+}
+
+/// The invocation's deadline as an `Instant`, from the runtime's epoch milliseconds. `None`
+/// when the context carries none (a test's or the CLI's `Context::default()`).
+pub fn invocation_deadline(context: &lambda_runtime::Context) -> Option<tokio::time::Instant> {
+    if context.deadline == 0 {
+        return None;
+    }
+    let left = context
+        .deadline()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Some(tokio::time::Instant::now() + left)
 }

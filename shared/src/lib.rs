@@ -1,10 +1,11 @@
 //! postcall: post-call analytics for voice agents, as Rust functions on AWS Lambda.
 //!
 //! - [`domain`]: pure types that cannot hold bad values (`CallId`, `Transcript`, `Analysis`…).
-//! - [`analysis`]: the analyzers (the offline `rules` analyzer).
+//! - [`analysis`]: the analyzers (the offline `rules` analyzer and the LLM).
 //! - [`handlers`]: one async fn per Lambda, `(&Deps, LambdaEvent<E>) -> Result<R, HandlerError>`.
 //! - [`batch`]: the one SQS partial-batch runner.
-//! - [`adapters`]: Postgres, SQS, SNS, Secrets Manager.
+//! - [`adapters`]: Postgres, SQS, SNS, Secrets Manager, the LLM endpoint, the Slack webhook.
+//! - [`slack_message`]: the hot-lead Block Kit message, escaped and cut to Slack's limits.
 //! - [`config`], [`error`], [`metrics`], [`secret`]: typed settings, error classes, EMF lines,
 //!   the redacting newtype.
 #![warn(missing_docs)]
@@ -18,3 +19,4 @@ pub mod error;
 pub mod handlers;
 pub mod metrics;
 pub mod secret;
+pub mod slack_message;

@@ -3,11 +3,14 @@
 //!
 //! - [`MockLlm`]: an OpenAI-compatible Chat Completions server on 127.0.0.1 that answers from
 //!   postcall's offline analyzer and injects scripted faults (rate limits, timeouts, bad JSON…).
+//! - [`MockSlack`]: a Slack incoming-webhook endpoint with Slack's answers and Block Kit limits.
 #![warn(missing_docs)]
 
 mod http;
 pub mod mock_llm;
 #[cfg(test)]
 mod mock_llm_tests;
+pub mod mock_slack;
 
 pub use mock_llm::{Fault, MockLlm, MockLlmOptions, RecordedRequest};
+pub use mock_slack::{MockSlack, SlackReply};

@@ -233,7 +233,7 @@ pub async fn analyze_batch(
         dead_letters: deps.dead_letters.as_ref(),
         function: "analyzer",
     };
-    let deadline = invocation_deadline(&event.context);
+    let deadline = super::invocation_deadline(&event.context);
     let tally = LlmTally::default();
     let records = &event.payload.records;
     let result = run_sqs_batch(records, options, |record| {
@@ -244,19 +244,6 @@ pub async fn analyze_batch(
         tally.emit();
     }
     Ok(result?)
-}
-
-/// The invocation's deadline as an `Instant`, from the runtime's epoch milliseconds. `None`
-/// when the context carries none (a test's or the CLI's `Context::default()`).
-pub fn invocation_deadline(context: &lambda_runtime::Context) -> Option<Instant> {
-    if context.deadline == 0 {
-        return None;
-    }
-    let left = context
-        .deadline()
-        .duration_since(std::time::SystemTime::now())
-        .unwrap_or_default();
-    Some(Instant::now() + left)
 }
 
 /// Tokens and cost of one invocation's LLM requests, for its EMF line.

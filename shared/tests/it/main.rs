@@ -9,4 +9,5 @@ mod analyzer;
 mod helpers;
 mod llm;
 mod migrations;
+mod notifier;
 mod secrets;

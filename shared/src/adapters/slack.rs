@@ -1,0 +1,251 @@
+//! Slack: an incoming webhook. Its URL is the credential, so it never appears in a log or an
+//! error (reqwest's errors carry the URL; every one here is stripped with `without_url`).
+
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use tracing::warn;
+
+use crate::{
+    adapters::secrets::{SecretError, SecretsStore},
+    error::{Classified, ErrorClass},
+    secret::Secret,
+};
+
+/// Where the webhook URL comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookSource {
+    /// The URL itself (local use).
+    Url(Secret<String>),
+    /// A Secrets Manager secret holding the URL (plain, or JSON with `webhook_url` or `url`).
+    SecretArn(String),
+}
+
+/// Posting failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackError {
+    /// 429.
+    #[error("slack rate limited the webhook (429)")]
+    RateLimited {
+        /// Slack's `Retry-After`.
+        retry_after: Option<Duration>,
+    },
+    /// 5xx.
+    #[error("slack server error ({status})")]
+    Server {
+        /// HTTP status.
+        status: u16,
+    },
+    /// Slack refused the payload or the webhook (400 `invalid_payload`, 403 `action_prohibited`,
+    /// 404 `no_service`, 410 `channel_is_archived`…): posting again will not help.
+    #[error("slack refused the post ({status} {error})")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// Slack's error string.
+        error: String,
+    },
+    /// No answer in time.
+    #[error("slack webhook timed out after {0:?}")]
+    Timeout(Duration),
+    /// Connecting or sending failed.
+    #[error("slack webhook could not be reached")]
+    Transport(#[source] reqwest::Error),
+    /// The webhook URL could not be fetched.
+    #[error("fetch the slack webhook url")]
+    Secret(#[from] SecretError),
+    /// The secret holds no usable URL.
+    #[error("the slack webhook secret holds no http(s) URL")]
+    BadSecret,
+}
+
+impl Classified for SlackError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            SlackError::RateLimited { .. }
+            | SlackError::Server { .. }
+            | SlackError::Timeout(_)
+            | SlackError::Transport(_)
+            | SlackError::Secret(_)
+            | SlackError::BadSecret => ErrorClass::Transient,
+            SlackError::Rejected { .. } => ErrorClass::Permanent,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            SlackError::RateLimited { .. } => "SlackRateLimited",
+            SlackError::Server { .. } => "SlackServerError",
+            SlackError::Rejected { .. } => "SlackRejected",
+            SlackError::Timeout(_) => "SlackTimeout",
+            SlackError::Transport(_) => "SlackTransport",
+            SlackError::Secret(_) | SlackError::BadSecret => "SlackWebhookSecret",
+        }
+    }
+}
+
+/// The webhook: one HTTP client per container, the URL fetched on first use.
+#[derive(Debug)]
+pub struct SlackWebhook {
+    http: reqwest::Client,
+    source: WebhookSource,
+    secrets: Option<SecretsStore>,
+    url: Mutex<Option<Secret<String>>>,
+}
+
+impl SlackWebhook {
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`SlackError::Transport`] when the HTTP client cannot be built.
+    pub fn new(
+        source: WebhookSource,
+        secrets: Option<SecretsStore>,
+        connect_timeout: Duration,
+    ) -> Result<Self, SlackError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .build()
+            .map_err(|e| SlackError::Transport(e.without_url()))?;
+        Ok(Self {
+            http,
+            source,
+            secrets,
+            url: Mutex::new(None),
+        })
+    }
+
+    /// Posts one payload. A 403/404 with the URL from Secrets Manager fetches it once more (it
+    /// may have been rotated) and tries again.
+    ///
+    /// # Errors
+    /// [`SlackError`], classified: 429, 5xx, timeouts and transport transient; other refusals
+    /// permanent.
+    pub async fn post(
+        &self,
+        payload: &serde_json::Value,
+        timeout: Duration,
+    ) -> Result<(), SlackError> {
+        let body = payload.to_string();
+        match self.post_once(&body, timeout, false).await {
+            Err(SlackError::Rejected {
+                status: 403 | 404, ..
+            }) if matches!(self.source, WebhookSource::SecretArn(_)) => {
+                warn!("slack refused the webhook; fetching its url again in case it was rotated");
+                self.post_once(&body, timeout, true).await
+            }
+            other => other,
+        }
+    }
+
+    async fn post_once(
+        &self,
+        body: &str,
+        timeout: Duration,
+        refresh: bool,
+    ) -> Result<(), SlackError> {
+        let url = self.url(refresh).await?;
+        let response = self
+            .http
+            .post(url.expose())
+            .timeout(timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .map_err(|e| transport(e, timeout))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|s| Duration::from_secs(s.min(3600)));
+        let text = response.text().await.map_err(|e| transport(e, timeout))?;
+        match status {
+            200..=299 => Ok(()),
+            429 => Err(SlackError::RateLimited { retry_after }),
+            500..=599 => Err(SlackError::Server { status }),
+            _ => Err(SlackError::Rejected {
+                status,
+                error: text.trim().chars().take(100).collect(),
+            }),
+        }
+    }
+
+    async fn url(&self, refresh: bool) -> Result<Secret<String>, SlackError> {
+        match &self.source {
+            WebhookSource::Url(url) => Ok(url.clone()),
+            WebhookSource::SecretArn(arn) => {
+                let mut cached = self.url.lock().await;
+                if let (Some(url), false) = (cached.as_ref(), refresh) {
+                    return Ok(url.clone());
+                }
+                let secrets = self.secrets.as_ref().ok_or(SlackError::BadSecret)?;
+                let raw = secrets.fetch_string(arn).await?;
+                let url = url_from_secret(raw.expose()).ok_or(SlackError::BadSecret)?;
+                let url = Secret::new(url);
+                *cached = Some(url.clone());
+                Ok(url)
+            }
+        }
+    }
+}
+
+fn url_from_secret(raw: &str) -> Option<String> {
+    let url = serde_json::from_str::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| {
+            ["webhook_url", "webhookUrl", "url"]
+                .iter()
+                .find_map(|k| v.get(*k)?.as_str().map(str::to_owned))
+        })
+        .unwrap_or_else(|| raw.trim().to_owned());
+    (url.starts_with("https://") || url.starts_with("http://")).then_some(url)
+}
+
+fn transport(error: reqwest::Error, timeout: Duration) -> SlackError {
+    if error.is_timeout() {
+        SlackError::Timeout(timeout)
+    } else {
+        SlackError::Transport(error.without_url())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls_are_read_from_plain_or_json_secrets() {
+        assert_eq!(
+            url_from_secret("https://hooks.slack.com/services/T/B/X\n").as_deref(),
+            Some("https://hooks.slack.com/services/T/B/X")
+        );
+        assert_eq!(
+            url_from_secret(r#"{"webhook_url":"https://hooks.slack.com/x"}"#).as_deref(),
+            Some("https://hooks.slack.com/x")
+        );
+        assert_eq!(url_from_secret("not a url"), None);
+    }
+
+    #[test]
+    fn refusals_are_permanent_and_the_rest_transient() {
+        assert_eq!(
+            SlackError::Rejected {
+                status: 404,
+                error: "no_service".into()
+            }
+            .class(),
+            ErrorClass::Permanent
+        );
+        assert_eq!(
+            SlackError::RateLimited { retry_after: None }.class(),
+            ErrorClass::Transient
+        );
+        assert_eq!(
+            SlackError::Server { status: 503 }.class(),
+            ErrorClass::Transient
+        );
+    }
+}
