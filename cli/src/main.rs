@@ -3,9 +3,11 @@
 //! ```text
 //! postcall demo [--analyzer rules] [--database-url URL]   run the pipeline end to end on sample calls
 //! postcall migrate [--database-url URL]                    apply migrations/ to DATABASE_URL
+//! postcall backfill [--dry-run] [--since T] [--until T] [--limit N] [--agent-id A] [--reanalyze] [--cursor C]
 //! postcall mock-llm [--port N] [--latency-ms N] [--faults LIST]   a local OpenAI-compatible server
 //! ```
 
+mod backfill;
 mod dataset;
 mod demo;
 mod local_postgres;
@@ -23,10 +25,17 @@ const USAGE: &str = "usage:
       --analyzer llm without LLM_BASE_URL or a key uses a local OpenAI-compatible server.
   postcall migrate [--database-url URL]
       Applies migrations/ to DATABASE_URL.
+  postcall backfill [--dry-run] [--since T] [--until T] [--limit N] [--agent-id A] [--reanalyze]
+                    [--cursor C] [--database-url URL]
+      Enqueues calls without analytics (older than BACKFILL_GRACE, newer than BACKFILL_LOOKBACK)
+      to ANALYZER_QUEUE_URL, as the scheduled function does; --dry-run only counts and lists.
   postcall mock-llm [--port 8089] [--latency-ms 0] [--faults ok,429:1,500,timeout,slow:MS,...]
       Serves OpenAI Chat Completions on 127.0.0.1 with answers from the offline analyzer; the
       faults repeat in order (malformed, garbage, out-of-range, unknown-intent, refusal,
       length, 401, 400 too). Point LLM_BASE_URL at the URL it prints.";
+
+/// Options that take no value.
+const SWITCHES: &[&str] = &["dry-run", "reanalyze"];
 
 /// Parsed command line.
 struct Args {
@@ -45,6 +54,7 @@ impl Args {
             };
             let (name, value) = match name.split_once('=') {
                 Some((n, v)) => (n.to_string(), v.to_string()),
+                None if SWITCHES.contains(&name) => (name.to_string(), "true".to_string()),
                 None => (
                     name.to_string(),
                     raw.next()
@@ -62,6 +72,10 @@ impl Args {
             .rev()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    fn switch(&self, name: &str) -> bool {
+        self.flag(name).is_some_and(|v| v != "false")
     }
 
     fn reject_unknown(&self, known: &[&str]) -> anyhow::Result<()> {
@@ -113,6 +127,43 @@ async fn main() -> anyhow::Result<()> {
                 println!("migrations: applied {applied:?}");
             }
             Ok(())
+        }
+        "backfill" => {
+            args.reject_unknown(&[
+                "database-url",
+                "since",
+                "until",
+                "limit",
+                "agent-id",
+                "reanalyze",
+                "dry-run",
+                "cursor",
+            ])?;
+            let time = |name: &str| -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+                args.flag(name)
+                    .map(|v| {
+                        chrono::DateTime::parse_from_rfc3339(v)
+                            .map(|d| d.with_timezone(&chrono::Utc))
+                    })
+                    .transpose()
+                    .with_context(|| {
+                        format!("--{name} takes an RFC 3339 time, e.g. 2026-11-20T00:00:00Z")
+                    })
+            };
+            let request = postcall::handlers::backfill::BackfillRequest {
+                since: time("since")?,
+                until: time("until")?,
+                limit: args
+                    .flag("limit")
+                    .map(str::parse)
+                    .transpose()
+                    .context("--limit takes a number")?,
+                agent_id: args.flag("agent-id").map(str::to_string),
+                reanalyze: args.switch("reanalyze"),
+                dry_run: args.switch("dry-run"),
+                cursor: args.flag("cursor").map(str::to_string),
+            };
+            backfill::run(args.flag("database-url").map(str::to_string), request).await
         }
         "mock-llm" => {
             args.reject_unknown(&["port", "latency-ms", "faults"])?;

@@ -358,6 +358,153 @@ impl NotifierConfig {
     }
 }
 
+/// The analyzer a deployment runs, as recorded in `"Analytics"`: what `reanalyze` compares
+/// stored rows with. Read from the same variables as the analyzer's config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalyzerIdentity {
+    /// `rules-v1` or `provider:model`.
+    pub name: String,
+    /// The prompt version (LLM only).
+    pub prompt_version: Option<String>,
+}
+
+impl AnalyzerIdentity {
+    /// Reads `ANALYZER`, `LLM_API_KEY(_SECRET_ARN)`, `LLM_API_STYLE`, `LLM_MODEL`, `PROMPT_VERSION`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when `ANALYZER` is not `llm` or `rules`.
+    pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
+        let has_key =
+            get(lookup, "LLM_API_KEY").is_some() || get(lookup, "LLM_API_KEY_SECRET_ARN").is_some();
+        let is_llm = match get(lookup, "ANALYZER")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None => has_key,
+            Some("llm") => true,
+            Some("rules") => false,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "ANALYZER",
+                    reason: "expected llm or rules".into(),
+                })
+            }
+        };
+        if !is_llm {
+            return Ok(Self {
+                name: crate::analysis::rules::RULES_ANALYZER_VERSION.into(),
+                prompt_version: None,
+            });
+        }
+        let provider = match get(lookup, "LLM_API_STYLE")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("azure") => "azure",
+            _ => "openai",
+        };
+        let model = get(lookup, "LLM_MODEL").unwrap_or_else(|| "gpt-4o-mini".into());
+        Ok(Self {
+            name: format!("{provider}:{model}"),
+            prompt_version: Some(
+                get(lookup, "PROMPT_VERSION").unwrap_or_else(|| PROMPT_VERSION.into()),
+            ),
+        })
+    }
+}
+
+/// Everything the backfill needs.
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `DATABASE_*`, `AUTO_MIGRATE` | as for the analyzer | |
+/// | `ANALYZER_QUEUE_URL` | the analyzer's SQS queue | required (except for a CLI dry run) |
+/// | `BACKFILL_GRACE` | calls that ended more recently are left to the live path (`90s`, `2m`, `1h`) | `2m` |
+/// | `BACKFILL_LOOKBACK` | how far back to look (`7d`, `48h`) | `7d` |
+/// | `BACKFILL_MAX_ATTEMPTS` | enqueues of a call without a result before it is left alone | 3 |
+/// | `BACKFILL_PAGE_SIZE` | calls per keyset page | 500 |
+/// | `BACKFILL_DEADLINE_MARGIN_MS` | stop this long before the invocation deadline | 5000 |
+/// | `ANALYZER`, `LLM_MODEL`, `LLM_API_STYLE`, `PROMPT_VERSION` | the analyzer identity `reanalyze` compares with | as for the analyzer |
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackfillConfig {
+    /// Postgres.
+    pub database: DatabaseConfig,
+    /// Apply migrations at cold start.
+    pub auto_migrate: bool,
+    /// The analyzer's queue.
+    pub queue_url: Option<String>,
+    /// Calls that ended more recently are not selected.
+    pub grace: Duration,
+    /// How far back to look.
+    pub lookback: Duration,
+    /// Enqueues without a result before a call is left alone.
+    pub max_attempts: u32,
+    /// Calls per page.
+    pub page_size: usize,
+    /// Stop this long before the deadline.
+    pub deadline_margin: Duration,
+    /// The analyzer now deployed.
+    pub analyzer: AnalyzerIdentity,
+}
+
+impl BackfillConfig {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable that is missing or malformed.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|k: &str| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `lookup`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable that is missing or malformed.
+    pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
+        Ok(Self {
+            database: DatabaseConfig::from_lookup(lookup)?,
+            auto_migrate: flag(lookup, "AUTO_MIGRATE")?,
+            queue_url: get(lookup, "ANALYZER_QUEUE_URL"),
+            grace: duration(lookup, "BACKFILL_GRACE", Duration::from_secs(120))?,
+            lookback: duration(lookup, "BACKFILL_LOOKBACK", Duration::from_secs(7 * 86_400))?,
+            max_attempts: u32::try_from(positive(lookup, "BACKFILL_MAX_ATTEMPTS", 3)?)
+                .unwrap_or(u32::MAX),
+            page_size: usize::try_from(positive(lookup, "BACKFILL_PAGE_SIZE", 500)?).unwrap_or(500),
+            deadline_margin: Duration::from_millis(parse_or(
+                lookup,
+                "BACKFILL_DEADLINE_MARGIN_MS",
+                5_000,
+            )?),
+            analyzer: AnalyzerIdentity::from_lookup(lookup)?,
+        })
+    }
+}
+
+/// Parses `90s`, `2m`, `1h`, `7d` (or bare seconds).
+fn duration(
+    lookup: &impl Lookup,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(raw) = get(lookup, name) else {
+        return Ok(default);
+    };
+    let invalid = || ConfigError::Invalid {
+        name,
+        reason: "expected a duration such as 90s, 2m, 1h or 7d".into(),
+    };
+    let (number, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let value: u64 = number.parse().map_err(|_| invalid())?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(invalid()),
+    };
+    Ok(Duration::from_secs(value.saturating_mul(seconds)))
+}
+
 /// Which analyzer to run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnalyzerKind {
@@ -811,6 +958,84 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("SLACK_WEBHOOK_URL is invalid"));
+    }
+
+    #[test]
+    fn backfill_durations_and_the_analyzer_identity_parse() {
+        let c = BackfillConfig::from_lookup(&lookup(&[
+            ("DATABASE_URL", "postgres://h/db"),
+            ("BACKFILL_GRACE", "90s"),
+            ("BACKFILL_LOOKBACK", "2d"),
+            ("LLM_API_KEY", "k"),
+            ("LLM_MODEL", "gpt-4.1-mini"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (c.grace, c.lookback),
+            (Duration::from_secs(90), Duration::from_secs(2 * 86_400))
+        );
+        assert_eq!(c.analyzer.name, "openai:gpt-4.1-mini");
+        assert_eq!(c.analyzer.prompt_version.as_deref(), Some(PROMPT_VERSION));
+        let rules =
+            BackfillConfig::from_lookup(&lookup(&[("DATABASE_URL", "postgres://h/db")])).unwrap();
+        assert_eq!(
+            (
+                rules.grace,
+                rules.lookback,
+                rules.max_attempts,
+                rules.page_size
+            ),
+            (
+                Duration::from_secs(120),
+                Duration::from_secs(604_800),
+                3,
+                500
+            )
+        );
+        assert_eq!(
+            rules.analyzer,
+            AnalyzerIdentity {
+                name: "rules-v1".into(),
+                prompt_version: None
+            }
+        );
+        let bad = BackfillConfig::from_lookup(&lookup(&[
+            ("DATABASE_URL", "postgres://h/db"),
+            ("BACKFILL_GRACE", "2 weeks"),
+        ]));
+        assert!(bad
+            .unwrap_err()
+            .to_string()
+            .starts_with("BACKFILL_GRACE is invalid"));
+    }
+
+    #[test]
+    fn the_backfill_identity_matches_the_analyzer_it_describes() {
+        for pairs in [
+            vec![("DATABASE_URL", "postgres://h/db")],
+            vec![("DATABASE_URL", "postgres://h/db"), ("LLM_API_KEY", "k")],
+            vec![
+                ("DATABASE_URL", "postgres://h/db"),
+                ("LLM_API_KEY", "k"),
+                ("LLM_MODEL", "m"),
+                ("PROMPT_VERSION", "p7"),
+            ],
+        ] {
+            let identity = AnalyzerIdentity::from_lookup(&lookup(&pairs)).unwrap();
+            let analyzer = AnalyzerConfig::from_lookup(&lookup(&pairs)).unwrap();
+            let (name, prompt) = match &analyzer.analyzer {
+                AnalyzerKind::Rules => ("rules-v1".to_string(), None),
+                AnalyzerKind::Llm(llm) => (
+                    llm.analyzer_name(),
+                    Some(llm.settings.prompt_version.clone()),
+                ),
+            };
+            assert_eq!(
+                (identity.name, identity.prompt_version),
+                (name, prompt),
+                "{pairs:?}"
+            );
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! builds the dependencies and hands one of these to the runtime.
 
 pub mod analyze_batch;
+pub mod backfill;
 pub mod notify;
 
 use lambda_runtime::Diagnostic;

@@ -12,6 +12,7 @@
 
 pub mod adapters;
 pub mod analysis;
+pub mod backoff;
 pub mod batch;
 pub mod config;
 pub mod domain;

@@ -118,3 +118,106 @@ fn dedup_id(body: &str, code: &str) -> String {
     let digest = Sha256::digest([body.as_bytes(), code.as_bytes()].concat());
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
+
+/// One message of a [`SendBatch::send_batch`] call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingMessage {
+    /// Entry id, unique within the batch.
+    pub entry_id: String,
+    /// The body.
+    pub body: String,
+    /// For FIFO queues: the message group and deduplication id (a hash of the business key).
+    pub fifo_key: Option<String>,
+}
+
+/// One entry SQS did not accept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryFailure {
+    /// The entry id.
+    pub entry_id: String,
+    /// SQS's code, e.g. `InternalError` or `InvalidParameterValue`.
+    pub code: String,
+    /// True when the request itself is at fault: sending it again will not help.
+    pub sender_fault: bool,
+}
+
+/// Sends up to 10 messages at once. [`SqsQueue`] is the real one; the backfill tests wrap it to
+/// fail chosen entries, which the emulator cannot do.
+pub trait SendBatch: Sync {
+    /// Sends the entries; `Ok` lists the entries that failed, `Err` means the call failed.
+    fn send_batch(
+        &self,
+        entries: &[OutgoingMessage],
+    ) -> impl std::future::Future<Output = Result<Vec<EntryFailure>, QueueError>> + Send;
+
+    /// True for a FIFO queue (messages need a group and deduplication id).
+    fn is_fifo(&self) -> bool;
+}
+
+/// An SQS queue to send to.
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsQueue {
+    /// Wraps a client built once and the queue's URL.
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: String) -> Self {
+        Self { client, queue_url }
+    }
+
+    /// The queue's URL.
+    pub fn queue_url(&self) -> &str {
+        &self.queue_url
+    }
+}
+
+impl SendBatch for SqsQueue {
+    async fn send_batch(
+        &self,
+        entries: &[OutgoingMessage],
+    ) -> Result<Vec<EntryFailure>, QueueError> {
+        let mut request = self.client.send_message_batch().queue_url(&self.queue_url);
+        for entry in entries {
+            let mut builder = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                .id(&entry.entry_id)
+                .message_body(&entry.body);
+            if let Some(key) = &entry.fifo_key {
+                builder = builder.message_group_id(key).message_deduplication_id(key);
+            }
+            request = request.entries(
+                builder
+                    .build()
+                    .map_err(|_| QueueError::Attribute("SendMessageBatchRequestEntry"))?,
+            );
+        }
+        let output = request.send().await.map_err(|e| QueueError::Send {
+            queue_url: self.queue_url.clone(),
+            source: Box::new(e.into()),
+        })?;
+        Ok(output
+            .failed()
+            .iter()
+            .map(|f| EntryFailure {
+                entry_id: f.id().to_owned(),
+                code: f.code().to_owned(),
+                sender_fault: f.sender_fault(),
+            })
+            .collect())
+    }
+
+    fn is_fifo(&self) -> bool {
+        self.queue_url.ends_with(".fifo")
+    }
+}
+
+/// A FIFO group and deduplication id from a business key: SQS allows only 128 ASCII
+/// characters there, so the key is hashed.
+pub fn fifo_key(business_key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(business_key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod analyzer;
+mod backfill;
 mod helpers;
 mod llm;
 mod migrations;
