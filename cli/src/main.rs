@@ -29,13 +29,16 @@ const USAGE: &str = "usage:
                     [--cursor C] [--database-url URL]
       Enqueues calls without analytics (older than BACKFILL_GRACE, newer than BACKFILL_LOOKBACK)
       to ANALYZER_QUEUE_URL, as the scheduled function does; --dry-run only counts and lists.
+  postcall bridge [--serve]
+      Drains call.completed from NATS JetStream (NATS_URL, NATS_STREAM, ...) into
+      ANALYZER_QUEUE_URL once, or with --serve keeps draining (for a container).
   postcall mock-llm [--port 8089] [--latency-ms 0] [--faults ok,429:1,500,timeout,slow:MS,...]
       Serves OpenAI Chat Completions on 127.0.0.1 with answers from the offline analyzer; the
       faults repeat in order (malformed, garbage, out-of-range, unknown-intent, refusal,
       length, 401, 400 too). Point LLM_BASE_URL at the URL it prints.";
 
 /// Options that take no value.
-const SWITCHES: &[&str] = &["dry-run", "reanalyze"];
+const SWITCHES: &[&str] = &["dry-run", "reanalyze", "serve"];
 
 /// Parsed command line.
 struct Args {
@@ -164,6 +167,32 @@ async fn main() -> anyhow::Result<()> {
                 cursor: args.flag("cursor").map(str::to_string),
             };
             backfill::run(args.flag("database-url").map(str::to_string), request).await
+        }
+        "bridge" => {
+            args.reject_unknown(&["serve"])?;
+            let config =
+                postcall::config::BridgeConfig::from_env().context("bridge configuration")?;
+            let aws = postcall::config::aws_sdk_config().await;
+            let deps = postcall::handlers::bridge::BridgeDeps::new(config, &aws);
+            loop {
+                let report = postcall::handlers::bridge::drain(
+                    &deps.source,
+                    &deps.queue,
+                    deps.dead_letters.as_ref(),
+                    &deps.config,
+                    None,
+                )
+                .await;
+                match &report {
+                    Ok(report) => println!("{}", serde_json::to_string(report)?),
+                    Err(e) => eprintln!("bridge run failed: {e}"),
+                }
+                if !args.switch("serve") {
+                    return report.map(|_| ()).map_err(Into::into);
+                }
+                // A drain returns when the stream is empty or SQS fails: pause, then go on.
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
         }
         "mock-llm" => {
             args.reject_unknown(&["port", "latency-ms", "faults"])?;

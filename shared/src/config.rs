@@ -42,6 +42,7 @@ use std::{path::PathBuf, str::FromStr, time::Duration};
 use crate::{
     adapters::{
         llm::{ApiKeySource, ApiStyle},
+        nats::{NatsAuth, NatsSettings},
         slack::WebhookSource,
     },
     analysis::llm::{LlmSettings, Prices, ResponseFormat, PROMPT_VERSION},
@@ -503,6 +504,108 @@ fn duration(
         _ => return Err(invalid()),
     };
     Ok(Duration::from_secs(value.saturating_mul(seconds)))
+}
+
+/// Everything the NATS→SQS bridge needs.
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `NATS_URL` | `nats://host:4222` or `tls://…` | required |
+/// | `NATS_CREDS_SECRET_ARN` | Secrets Manager secret: `{"user","password"}`, `{"token"}`, `{"creds"}` or a `.creds` file | — |
+/// | `NATS_USER` / `NATS_PASSWORD`, `NATS_TOKEN`, `NATS_CREDS` | the same from the environment (local use) | — |
+/// | `NATS_STREAM` | stream name | `CALLS` |
+/// | `NATS_SUBJECT` | subject the voice bridge publishes | `call.completed` |
+/// | `NATS_CONSUMER` | durable pull consumer | `postcall-bridge` |
+/// | `NATS_MAX_DELIVER` | deliveries of one message at most | 20 |
+/// | `NATS_ACK_WAIT_MS` | redelivery after this if neither acked nor nak'ed | 30000 |
+/// | `BRIDGE_ENSURE_STREAM` | create the stream and consumer when missing | `false` |
+/// | `BRIDGE_NAK_DELAY_MS` | redelivery delay after SQS refused a message | 5000 |
+/// | `BRIDGE_DEADLINE_MARGIN_MS` | stop this long before the invocation deadline | 3000 |
+/// | `ANALYZER_QUEUE_URL` | the analyzer's queue | required |
+/// | `DEAD_LETTER_QUEUE_URL` | where invalid payloads go, with their reason | — (logged, then terminated) |
+#[derive(Debug, Clone, PartialEq)]
+pub struct BridgeConfig {
+    /// Where and what to consume.
+    pub nats: NatsSettings,
+    /// The analyzer's queue.
+    pub queue_url: String,
+    /// Where invalid payloads go.
+    pub dead_letter_queue_url: Option<String>,
+    /// Redelivery delay after a failed send.
+    pub nak_delay: Duration,
+    /// Stop this long before the deadline.
+    pub deadline_margin: Duration,
+}
+
+impl BridgeConfig {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable that is missing or malformed.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|k: &str| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `lookup`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable that is missing or malformed.
+    pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
+        let url = get(lookup, "NATS_URL").ok_or(ConfigError::Missing("NATS_URL"))?;
+        if !["nats://", "tls://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme))
+        {
+            return Err(ConfigError::Invalid {
+                name: "NATS_URL",
+                reason: "expected nats:// or tls://".into(),
+            });
+        }
+        let auth = match (
+            get(lookup, "NATS_CREDS_SECRET_ARN"),
+            get(lookup, "NATS_CREDS"),
+            get(lookup, "NATS_TOKEN"),
+            get(lookup, "NATS_USER"),
+        ) {
+            (Some(arn), ..) => NatsAuth::SecretArn(arn),
+            (None, Some(creds), ..) => NatsAuth::Creds(Secret::new(creds)),
+            (None, None, Some(token), _) => NatsAuth::Token(Secret::new(token)),
+            (None, None, None, Some(user)) => {
+                let password =
+                    get(lookup, "NATS_PASSWORD").ok_or(ConfigError::Missing("NATS_PASSWORD"))?;
+                NatsAuth::UserPassword(user, Secret::new(password))
+            }
+            (None, None, None, None) => NatsAuth::None,
+        };
+        let max_deliver =
+            i64::try_from(positive(lookup, "NATS_MAX_DELIVER", 20)?).map_err(|_| {
+                ConfigError::Invalid {
+                    name: "NATS_MAX_DELIVER",
+                    reason: "too large".into(),
+                }
+            })?;
+        Ok(Self {
+            nats: NatsSettings {
+                url,
+                auth,
+                stream: get(lookup, "NATS_STREAM").unwrap_or_else(|| "CALLS".into()),
+                subject: get(lookup, "NATS_SUBJECT").unwrap_or_else(|| "call.completed".into()),
+                consumer: get(lookup, "NATS_CONSUMER").unwrap_or_else(|| "postcall-bridge".into()),
+                max_deliver,
+                ack_wait: Duration::from_millis(positive(lookup, "NATS_ACK_WAIT_MS", 30_000)?),
+                ensure_stream: flag(lookup, "BRIDGE_ENSURE_STREAM")?,
+            },
+            queue_url: get(lookup, "ANALYZER_QUEUE_URL")
+                .ok_or(ConfigError::Missing("ANALYZER_QUEUE_URL"))?,
+            dead_letter_queue_url: get(lookup, "DEAD_LETTER_QUEUE_URL"),
+            nak_delay: Duration::from_millis(parse_or(lookup, "BRIDGE_NAK_DELAY_MS", 5_000)?),
+            deadline_margin: Duration::from_millis(parse_or(
+                lookup,
+                "BRIDGE_DEADLINE_MARGIN_MS",
+                3_000,
+            )?),
+        })
+    }
 }
 
 /// Which analyzer to run.
@@ -1036,6 +1139,39 @@ mod tests {
                 "{pairs:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_bridge_reads_its_defaults_and_names_missing_variables() {
+        let c = BridgeConfig::from_lookup(&lookup(&[
+            ("NATS_URL", "nats://127.0.0.1:4222"),
+            ("ANALYZER_QUEUE_URL", "http://q"),
+            ("NATS_USER", "bridge"),
+            ("NATS_PASSWORD", "sentinel-nats-pw"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (
+                c.nats.stream.as_str(),
+                c.nats.subject.as_str(),
+                c.nats.consumer.as_str()
+            ),
+            ("CALLS", "call.completed", "postcall-bridge")
+        );
+        assert!(!c.nats.ensure_stream);
+        assert!(!format!("{c:?}").contains("sentinel-nats-pw"));
+        let missing =
+            BridgeConfig::from_lookup(&lookup(&[("ANALYZER_QUEUE_URL", "http://q")])).unwrap_err();
+        assert_eq!(missing, ConfigError::Missing("NATS_URL"));
+        let no_password = BridgeConfig::from_lookup(&lookup(&[
+            ("NATS_URL", "nats://h"),
+            ("ANALYZER_QUEUE_URL", "q"),
+            ("NATS_USER", "u"),
+        ]));
+        assert_eq!(
+            no_password.unwrap_err(),
+            ConfigError::Missing("NATS_PASSWORD")
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod analyze_batch;
 pub mod backfill;
+pub mod bridge;
 pub mod notify;
 
 use lambda_runtime::Diagnostic;

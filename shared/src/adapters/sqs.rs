@@ -126,8 +126,17 @@ pub struct OutgoingMessage {
     pub entry_id: String,
     /// The body.
     pub body: String,
-    /// For FIFO queues: the message group and deduplication id (a hash of the business key).
-    pub fifo_key: Option<String>,
+    /// For FIFO queues: the message group and deduplication ids.
+    pub fifo: Option<FifoIds>,
+}
+
+/// A FIFO message's group and deduplication ids (SQS: at most 128 ASCII characters each).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FifoIds {
+    /// Messages of one group are delivered in order.
+    pub group_id: String,
+    /// A second message with the same id within 5 minutes is dropped by SQS.
+    pub deduplication_id: String,
 }
 
 /// One entry SQS did not accept.
@@ -183,8 +192,10 @@ impl SendBatch for SqsQueue {
             let mut builder = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
                 .id(&entry.entry_id)
                 .message_body(&entry.body);
-            if let Some(key) = &entry.fifo_key {
-                builder = builder.message_group_id(key).message_deduplication_id(key);
+            if let Some(fifo) = &entry.fifo {
+                builder = builder
+                    .message_group_id(&fifo.group_id)
+                    .message_deduplication_id(&fifo.deduplication_id);
             }
             request = request.entries(
                 builder

@@ -12,7 +12,7 @@ use crate::{
     adapters::{
         postgres::{BackfillCandidate, BackfillCursor, BackfillQuery, PgStore, StoreError},
         secrets::SecretsStore,
-        sqs::{fifo_key, OutgoingMessage, SendBatch, SqsQueue},
+        sqs::{fifo_key, FifoIds, OutgoingMessage, SendBatch, SqsQueue},
     },
     backoff::{backoff_delay, jitter_unit},
     config::{BackfillConfig, ConfigError},
@@ -329,7 +329,10 @@ async fn enqueue_page<Q: SendBatch>(
                         ended_at: Some(call.ended_at),
                     }
                     .to_body(),
-                    fifo_key: queue.is_fifo().then(|| fifo_key(&call.call_id)),
+                    fifo: queue.is_fifo().then(|| FifoIds {
+                        group_id: fifo_key(&call.call_id),
+                        deduplication_id: fifo_key(&call.call_id),
+                    }),
                 }),
                 // An id the analyzer would reject: reported, and counted as an attempt so that
                 // it is not selected forever.

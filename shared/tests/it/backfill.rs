@@ -144,33 +144,6 @@ impl BackfillEnv {
     }
 }
 
-/// Records what it is asked to send and accepts it: the local emulator's SQS slows down with
-/// every message a queue holds (tens of milliseconds a batch at a few thousand), so 25 000
-/// messages would take many minutes there. The queue wire path is read back for real in
-/// `a_run_that_reaches_its_deadline…` and the other tests here.
-#[derive(Default)]
-struct RecordingSender {
-    call_ids: Mutex<Vec<String>>,
-    batches: Mutex<Vec<usize>>,
-}
-
-impl SendBatch for RecordingSender {
-    async fn send_batch(
-        &self,
-        entries: &[OutgoingMessage],
-    ) -> Result<Vec<EntryFailure>, QueueError> {
-        self.batches.lock().unwrap().push(entries.len());
-        self.call_ids
-            .lock()
-            .unwrap()
-            .extend(entries.iter().map(call_of));
-        Ok(Vec::new())
-    }
-    fn is_fifo(&self) -> bool {
-        false
-    }
-}
-
 #[tokio::test]
 async fn twenty_five_thousand_calls_enqueue_exactly_the_unanalyzed_ones_outside_the_grace_period_once(
 ) {
@@ -326,13 +299,6 @@ async fn a_run_that_reaches_its_deadline_returns_a_cursor_and_the_next_run_finis
 struct FlakySender<'a> {
     inner: &'a SqsQueue,
     sends: Mutex<HashMap<String, u32>>,
-}
-
-fn call_of(entry: &OutgoingMessage) -> String {
-    serde_json::from_str::<serde_json::Value>(&entry.body).unwrap()["callId"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 impl SendBatch for FlakySender<'_> {

@@ -7,6 +7,7 @@
 
 mod analyzer;
 mod backfill;
+mod bridge;
 mod helpers;
 mod llm;
 mod migrations;
