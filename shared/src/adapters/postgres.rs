@@ -648,18 +648,11 @@ impl PgStore {
                 c.client.query(TOP_LEADS_24H_SQL, &[]).await
             })
             .await?;
-        let read = |e| StoreError::Query {
-            operation: operation(),
-            source: e,
-        };
         rows.iter()
             .map(|row| {
-                Ok(TopLead {
-                    call_id: row.try_get(0).map_err(read)?,
-                    from_number: row.try_get(1).map_err(read)?,
-                    lead_score: row.try_get(2).map_err(read)?,
-                    intent: row.try_get(3).map_err(read)?,
-                    entities: row.try_get(4).map_err(read)?,
+                top_lead(row).map_err(|e| StoreError::Query {
+                    operation: operation(),
+                    source: e,
                 })
             })
             .collect()
@@ -718,18 +711,11 @@ impl PgStore {
                     .await
             })
             .await?;
-        let read = |e| StoreError::Query {
-            operation: operation(),
-            source: e,
-        };
         rows.iter()
             .map(|row| {
-                Ok(TopLead {
-                    call_id: row.try_get(0).map_err(read)?,
-                    from_number: row.try_get(1).map_err(read)?,
-                    lead_score: row.try_get(2).map_err(read)?,
-                    intent: row.try_get(3).map_err(read)?,
-                    entities: row.try_get(4).map_err(read)?,
+                top_lead(row).map_err(|e| StoreError::Query {
+                    operation: operation(),
+                    source: e,
                 })
             })
             .collect()
@@ -1370,6 +1356,17 @@ impl ClassifyName for serde_json::Error {
             serde_json::error::Category::Eof => "unexpected end",
         }
     }
+}
+
+/// A row of the top-leads shape: id, number, score, intent, entities.
+fn top_lead(row: &tokio_postgres::Row) -> Result<TopLead, tokio_postgres::Error> {
+    Ok(TopLead {
+        call_id: row.try_get(0)?,
+        from_number: row.try_get(1)?,
+        lead_score: row.try_get(2)?,
+        intent: row.try_get(3)?,
+        entities: row.try_get(4)?,
+    })
 }
 
 fn stored_analysis(row: &tokio_postgres::Row) -> Result<Option<Analysis>, tokio_postgres::Error> {

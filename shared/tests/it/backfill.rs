@@ -497,17 +497,47 @@ async fn fifo_queues_get_a_group_and_deduplication_id_per_call() {
 }
 
 #[tokio::test]
-async fn the_sample_events_parse_as_a_schedule_and_a_dry_run() {
-    let scheduled = postcall::handlers::backfill::parse_request(
-        serde_json::from_str(include_str!("../../../events/backfill-scheduled.json")).unwrap(),
+async fn the_sample_events_drive_the_handler_as_a_schedule_and_a_dry_run() {
+    let env = BackfillEnv::spawn(&[]).await;
+    env.seed(40).await;
+    let expected = BackfillEnv::expected(40);
+    let deps =
+        postcall::handlers::backfill::BackfillDeps::new(env.config.clone(), &aws_config().await)
+            .await
+            .unwrap();
+    let invoke = |json: &'static str| {
+        let event: serde_json::Value = serde_json::from_str(json).unwrap();
+        postcall::handlers::backfill::backfill(
+            &deps,
+            lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
+        )
+    };
+
+    // The manual sample is a dry run: it counts and sends nothing.
+    let manual = invoke(include_str!("../../../events/backfill-manual.json"))
+        .await
+        .unwrap();
+    let scheduled = invoke(include_str!("../../../events/backfill-scheduled.json"))
+        .await
+        .unwrap();
+
+    assert!(manual.dry_run);
+    assert_eq!((manual.selected, manual.enqueued), (expected.len(), 0));
+    assert!(!scheduled.dry_run);
+    assert_eq!((scheduled.enqueued, scheduled.done), (expected.len(), true));
+    let queued: HashSet<String> = env.queued_call_ids().await.into_iter().collect();
+    assert_eq!(queued, expected);
+    let bad = postcall::handlers::backfill::backfill(
+        &deps,
+        lambda_runtime::LambdaEvent::new(
+            serde_json::json!({"dryrun": true}),
+            lambda_runtime::Context::default(),
+        ),
     )
-    .unwrap();
-    let manual = postcall::handlers::backfill::parse_request(
-        serde_json::from_str(include_str!("../../../events/backfill-manual.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(scheduled, BackfillRequest::default());
-    assert!(manual.dry_run && manual.limit == Some(5000));
+    .await;
+    let diagnostic: lambda_runtime::Diagnostic = bad.unwrap_err().into();
+    assert_eq!(diagnostic.error_type, "Permanent.InvalidRequest");
+    env.schema.drop().await;
 }
 
 fn collect_scans(node: &serde_json::Value, out: &mut Vec<(String, String)>) {
