@@ -436,10 +436,6 @@ fn receive_count(record: &SqsMessage) -> u32 {
         .unwrap_or(1)
 }
 
-/// Whether an analysis is a hot lead under the deps' policy (for callers outside the handler).
-pub fn is_hot_lead(deps: &AnalyzerDeps, analysis: &Analysis) -> bool {
-    deps.config.hot_lead_policy.is_hot_lead(analysis)
-}
 
 #[cfg(test)]
 mod tests {
