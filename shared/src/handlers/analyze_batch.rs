@@ -23,9 +23,7 @@ use crate::{
     analysis::{llm::LlmAnalyzer, AnalyzeError, Analyzer, Usage},
     batch::{run_sqs_batch, BatchError, BatchOptions},
     config::{AnalyzerConfig, AnalyzerKind},
-    domain::{
-        turn_metrics, Analysis, CallCompleted, CallCompletedError, CallId, HotLead, Transcript,
-    },
+    domain::{turn_metrics, CallCompleted, CallCompletedError, CallId, HotLead, Transcript},
     error::{Classified, ErrorClass},
     metrics::MetricsLine,
 };
@@ -435,7 +433,6 @@ fn receive_count(record: &SqsMessage) -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1)
 }
-
 
 #[cfg(test)]
 mod tests {
