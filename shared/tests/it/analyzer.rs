@@ -526,3 +526,33 @@ async fn the_sample_event_runs_through_the_handler() {
     );
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_permanent_failure_whose_parking_fails_is_retried_instead_of_dropped() {
+    let env = TestEnv::spawn_with(EnvOptions {
+        extra: vec![(
+            "DEAD_LETTER_QUEUE_URL",
+            format!("{}/{ACCOUNT}/no-such-dlq-{}", emulator_url(), short_id()),
+        )],
+        create_topic: true,
+    })
+    .await;
+    let good = format!("good-{}", short_id());
+    env.seed_call(&good, SUPPORT_CALL).await;
+
+    let response = env
+        .invoke(vec![
+            record("m-good", &completed(&good)),
+            record("m-bad", "{oops"),
+        ])
+        .await
+        .unwrap();
+
+    assert_eq!(
+        failure_ids(&response),
+        vec!["m-bad"],
+        "not parked, so SQS keeps it"
+    );
+    assert!(env.analytics(&good).await.is_some());
+    env.cleanup().await;
+}

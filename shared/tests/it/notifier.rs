@@ -424,3 +424,25 @@ async fn the_webhook_secret_is_fetched_once_and_its_url_never_logged() {
     assert!(!format!("{:?}", env.deps).contains("mock-webhook-secret"));
     env.schema.drop().await;
 }
+
+#[tokio::test]
+async fn without_a_dead_letter_queue_a_malformed_message_fails_the_invocation_instead_of_vanishing()
+{
+    let slack = MockSlack::start().await.unwrap();
+    let url = slack.webhook_url();
+    let env = NotifierEnv::spawn_with(
+        slack,
+        &[
+            ("SLACK_WEBHOOK_URL", url),
+            ("DEAD_LETTER_QUEUE_URL", String::new()),
+        ],
+    )
+    .await;
+
+    let result = env.deliver("not a hot lead").await;
+
+    let diagnostic: lambda_runtime::Diagnostic = result.unwrap_err().into();
+    assert_eq!(diagnostic.error_type, "Permanent.MalformedHotLead");
+    assert!(env.slack.requests().is_empty());
+    env.schema.drop().await;
+}
