@@ -555,3 +555,69 @@ async fn two_hundred_calls_under_mixed_faults_each_end_analyzed_or_parked_and_no
     }
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_401_after_the_key_was_rotated_fetches_the_secret_again_and_succeeds() {
+    let mock = mock().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws_config().await);
+    let name = format!("postcall/llm-{}", short_id());
+    let arn = secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(r#"{"api_key":"sk-old-key"}"#)
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let env = TestEnv::spawn_with(EnvOptions {
+        extra: vec![
+            ("ANALYZER", "llm".into()),
+            ("LLM_BASE_URL", mock.base_url()),
+            ("LLM_API_KEY_SECRET_ARN", arn),
+        ],
+        create_topic: true,
+    })
+    .await;
+    let (first, second) = (
+        format!("llm-rot-a-{}", short_id()),
+        format!("llm-rot-b-{}", short_id()),
+    );
+    env.seed_call(&first, CALL).await;
+    env.seed_call(&second, CALL).await;
+    env.invoke(vec![record("m-1", &completed(&first))])
+        .await
+        .unwrap();
+
+    // The key is rotated; the provider now refuses the cached one once.
+    secrets
+        .put_secret_value()
+        .secret_id(&name)
+        .secret_string(r#"{"api_key":"sk-new-key"}"#)
+        .send()
+        .await
+        .unwrap();
+    mock.push_faults([Fault::Unauthorized]);
+    let response = env
+        .invoke(vec![record("m-2", &completed(&second))])
+        .await
+        .unwrap();
+
+    assert!(response.batch_item_failures.is_empty());
+    let keys: Vec<String> = mock
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").unwrap().to_string())
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            "Bearer sk-old-key",
+            "Bearer sk-old-key",
+            "Bearer sk-new-key"
+        ]
+    );
+    assert!(env.analytics(&second).await.is_some());
+    env.cleanup().await;
+}
