@@ -22,6 +22,11 @@ use crate::domain::{
 /// Name and version recorded in the Analytics row.
 pub const RULES_ANALYZER_VERSION: &str = "rules-v1";
 
+/// The rules analyzer's mood for a single utterance (−1..=1), `None` when it has no cue.
+pub fn utterance_sentiment(text: &str) -> Option<f64> {
+    sentiment::utterance_sentiment(text)
+}
+
 /// Analyzes a capped transcript. Pure, deterministic, no I/O.
 pub fn analyze(transcript: &CappedTranscript) -> Analysis {
     let caller = CallerSpeech::from_transcript(transcript);

@@ -152,6 +152,18 @@ fn turn_score(norm: &str, previous: Option<&str>) -> f64 {
     score.clamp(-MAX_TURN_SCORE, MAX_TURN_SCORE)
 }
 
+/// The mood of one utterance in −1..=1, or `None` when it carries no sentiment cue at all
+/// (so a trajectory can tell "neutral" from "nothing said"). Used for the caller's sentiment
+/// per quarter of the call in the call metrics.
+pub(super) fn utterance_sentiment(text: &str) -> Option<f64> {
+    let norm = super::text::normalize(text);
+    let score = turn_score(&norm, None);
+    if score == 0.0 {
+        return None;
+    }
+    Some((score / (score * score + SQUASH).sqrt()).clamp(-1.0, 1.0))
+}
+
 /// The caller's mood from their own turns only; neutral when they said nothing.
 pub(super) fn caller_sentiment(speech: &CallerSpeech<'_>) -> Sentiment {
     let caller = &speech.turns;
