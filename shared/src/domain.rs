@@ -18,7 +18,7 @@ pub mod turn;
 pub use analysis::Analysis;
 pub use call_completed::{CallCompleted, CallCompletedError};
 pub use call_id::{CallId, CallIdError};
-pub use call_metrics::{turn_metrics, CallMetrics};
+pub use call_metrics::{call_metrics, CallMetrics, Latency, Overlaps, RoleMetrics};
 pub use entities::Entities;
 pub use hot_lead::{HotLead, HotLeadPolicy};
 pub use intent::{Intent, IntentError};

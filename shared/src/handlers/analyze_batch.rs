@@ -20,10 +20,10 @@ use crate::{
         sns::{HotLeadTopic, TopicError},
         sqs::DeadLetters,
     },
-    analysis::{llm::LlmAnalyzer, AnalyzeError, Analyzer, Usage},
+    analysis::{llm::LlmAnalyzer, rules, AnalyzeError, Analyzer, Usage},
     batch::{run_sqs_batch, BatchError, BatchOptions},
     config::{AnalyzerConfig, AnalyzerKind},
-    domain::{turn_metrics, CallCompleted, CallCompletedError, CallId, HotLead, Transcript},
+    domain::{call_metrics, CallCompleted, CallCompletedError, CallId, HotLead, Transcript},
     error::{Classified, ErrorClass},
     metrics::MetricsLine,
 };
@@ -348,7 +348,7 @@ async fn analyze_record(
             if let Some(usage) = &outcome.usage {
                 tally.add(usage, latency_ms);
             }
-            let metrics = turn_metrics(transcript.turns());
+            let metrics = call_metrics(transcript.turns(), rules::utterance_sentiment);
             deps.store
                 .upsert_analysis(AnalyticsRecord {
                     call_id: &call_id,

@@ -472,8 +472,13 @@ async fn bridge_owned_tables_with_integer_ids_enum_roles_and_naive_timestamps_ar
         .unwrap();
     assert!(row.get::<_, i32>("transcriptChars") > 40);
     let metrics: serde_json::Value = row.get("metrics");
-    assert_eq!(metrics["agentTurns"], 1);
-    assert_eq!(metrics["callerTurns"], 2);
+    assert_eq!(metrics["agent"]["turns"], 1);
+    assert_eq!(metrics["caller"]["turns"], 2);
+    // No turn has an end: each is estimated (6 words → 2.4 s, 12 → 4.8 s, none → 0.5 s),
+    // and the turns start a minute apart, so the call runs 2 min + 0.5 s.
+    assert_eq!(metrics["estimatedEnds"], 3);
+    assert_eq!(metrics["endsEstimated"], true);
+    assert_eq!(metrics["durationMs"], 120_500);
     let id_type: String = db
         .query_one("SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'Turn' AND column_name = 'id'", &[])
         .await
