@@ -12,6 +12,27 @@ pub struct LabelledCall {
     #[serde(default)]
     pub from_number: Option<String>,
     pub turns: Vec<LabelledTurn>,
+    /// What a person judged the call to be; required by `postcall eval`, unused by the demo.
+    #[serde(default)]
+    pub label: Option<Label>,
+}
+
+/// A person's judgement of one call (docs/labelling.md).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Label {
+    pub sentiment: f64,
+    pub lead_score: i64,
+    pub intent: String,
+    pub entities: LabelEntities,
+    pub hot: bool,
+}
+
+/// The caller's name and email and the call's topic; `null` where there is none.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct LabelEntities {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub topic: Option<String>,
 }
 
 /// One turn, with offsets from the start of the call.

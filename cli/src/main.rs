@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! postcall demo [--analyzer rules] [--database-url URL]   run the pipeline end to end on sample calls
+//! postcall eval --data FILE.jsonl [--analyzer rules|llm] [--json] [--check]
 //! postcall migrate [--database-url URL]                    apply migrations/ to DATABASE_URL
 //! postcall backfill [--dry-run] [--since T] [--until T] [--limit N] [--agent-id A] [--reanalyze] [--cursor C]
 //! postcall mock-llm [--port N] [--latency-ms N] [--faults LIST]   a local OpenAI-compatible server
@@ -10,6 +11,7 @@
 mod backfill;
 mod dataset;
 mod demo;
+mod eval;
 mod local_postgres;
 mod table;
 
@@ -23,6 +25,11 @@ const USAGE: &str = "usage:
       DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postcall_demo (created if missing;
       a throwaway cluster is started when no server answers and initdb is installed).
       --analyzer llm without LLM_BASE_URL or a key uses a local OpenAI-compatible server.
+  postcall eval --data FILE.jsonl [--analyzer rules|llm] [--json] [--check]
+      Runs the analyzer over labelled calls (docs/labelling.md) and prints sentiment and
+      lead-score MAE, intent accuracy with a confusion matrix, hot-lead precision/recall/F1,
+      name/email exact match, topic F1, call metrics and the worst calls per metric.
+      --json prints one JSON object; --check fails when a quality threshold is missed.
   postcall migrate [--database-url URL]
       Applies migrations/ to DATABASE_URL.
   postcall backfill [--dry-run] [--since T] [--until T] [--limit N] [--agent-id A] [--reanalyze]
@@ -38,7 +45,7 @@ const USAGE: &str = "usage:
       length, 401, 400 too). Point LLM_BASE_URL at the URL it prints.";
 
 /// Options that take no value.
-const SWITCHES: &[&str] = &["dry-run", "reanalyze", "serve"];
+const SWITCHES: &[&str] = &["dry-run", "reanalyze", "serve", "json", "check"];
 
 /// Parsed command line.
 struct Args {
@@ -111,6 +118,19 @@ async fn main() -> anyhow::Result<()> {
             demo::run(demo::DemoOptions {
                 analyzer: args.flag("analyzer").map(str::to_string),
                 database_url: args.flag("database-url").map(str::to_string),
+            })
+            .await
+        }
+        "eval" => {
+            args.reject_unknown(&["data", "analyzer", "json", "check"])?;
+            eval::run(eval::EvalOptions {
+                data: args
+                    .flag("data")
+                    .context("--data FILE.jsonl is required")?
+                    .to_string(),
+                analyzer: args.flag("analyzer").map(str::to_string),
+                json: args.switch("json"),
+                check: args.switch("check"),
             })
             .await
         }

@@ -7,6 +7,11 @@ use tokio::time::Instant;
 use tracing::warn;
 
 use crate::{
+    adapters::{
+        llm::{ChatCompletions, LlmError},
+        secrets::SecretsStore,
+    },
+    config::AnalyzerKind,
     domain::{Analysis, Transcript},
     error::{Classified, ErrorClass},
 };
@@ -79,6 +84,35 @@ impl Classified for AnalyzeError {
 }
 
 impl Analyzer {
+    /// The analyzer `ANALYZER` (and the `LLM_*` settings) pick; `secrets` fetches the LLM key
+    /// when it is given by ARN.
+    ///
+    /// # Errors
+    /// [`LlmError`] when the HTTP client cannot be built.
+    pub fn from_config(
+        kind: &AnalyzerKind,
+        secrets: Option<SecretsStore>,
+    ) -> Result<Self, LlmError> {
+        Ok(match kind {
+            AnalyzerKind::Rules => Analyzer::Rules,
+            AnalyzerKind::Llm(config) => {
+                let client = ChatCompletions::new(
+                    &config.base_url,
+                    config.style,
+                    config.api_version.as_deref(),
+                    config.key.clone(),
+                    secrets,
+                    config.connect_timeout,
+                )?;
+                Analyzer::Llm {
+                    llm: Box::new(llm::LlmAnalyzer::new(client, config.settings.clone())),
+                    name: config.analyzer_name(),
+                    fallback_to_rules: config.fallback_to_rules,
+                }
+            }
+        })
+    }
+
     /// Name and version recorded in `"Analytics".analyzer`.
     pub fn name(&self) -> &str {
         match self {

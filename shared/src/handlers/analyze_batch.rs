@@ -14,15 +14,15 @@ use tracing::{info, warn, Span};
 
 use crate::{
     adapters::{
-        llm::{ChatCompletions, LlmError},
+        llm::LlmError,
         postgres::{AnalyticsRecord, HotClaim, PgStore, StoreError},
         secrets::SecretsStore,
         sns::{HotLeadTopic, TopicError},
         sqs::DeadLetters,
     },
-    analysis::{llm::LlmAnalyzer, rules, AnalyzeError, Analyzer, Usage},
+    analysis::{rules, AnalyzeError, Analyzer, Usage},
     batch::{run_sqs_batch, BatchError, BatchOptions},
-    config::{AnalyzerConfig, AnalyzerKind},
+    config::AnalyzerConfig,
     domain::{call_metrics, CallCompleted, CallCompletedError, CallId, HotLead, Transcript},
     error::{Classified, ErrorClass},
     metrics::MetricsLine,
@@ -84,24 +84,7 @@ impl AnalyzerDeps {
             .hot_leads_topic_arn
             .clone()
             .map(|arn| HotLeadTopic::new(aws_sdk_sns::Client::new(aws), arn));
-        let analyzer = match &config.analyzer {
-            AnalyzerKind::Rules => Analyzer::Rules,
-            AnalyzerKind::Llm(llm) => {
-                let client = ChatCompletions::new(
-                    &llm.base_url,
-                    llm.style,
-                    llm.api_version.as_deref(),
-                    llm.key.clone(),
-                    Some(secrets),
-                    llm.connect_timeout,
-                )?;
-                Analyzer::Llm {
-                    llm: Box::new(LlmAnalyzer::new(client, llm.settings.clone())),
-                    name: llm.analyzer_name(),
-                    fallback_to_rules: llm.fallback_to_rules,
-                }
-            }
-        };
+        let analyzer = Analyzer::from_config(&config.analyzer, Some(secrets))?;
         Ok(Self {
             config,
             store,
