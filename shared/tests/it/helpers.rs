@@ -81,6 +81,18 @@ impl TestSchema {
         }
     }
 
+    /// This schema's URL with an `application_name` of its own, and that name: a test can then
+    /// find one component's backends in `pg_stat_activity` (and only its, as tests run in
+    /// parallel) while another component shares the schema.
+    pub fn url_for(&self, component: &str) -> (String, String) {
+        let application_name = format!("{}-{component}", self.application_name);
+        let url = self.url.replace(
+            &format!("application_name={}", self.application_name),
+            &format!("application_name={application_name}"),
+        );
+        (url, application_name)
+    }
+
     /// A client whose search path is this schema.
     pub async fn client(&self) -> Client {
         let client = connect(&admin_url()).await;

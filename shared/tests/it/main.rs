@@ -12,4 +12,5 @@ mod helpers;
 mod llm;
 mod migrations;
 mod notifier;
+mod pipeline;
 mod secrets;
