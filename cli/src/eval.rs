@@ -27,8 +27,8 @@ pub const THRESHOLDS: Thresholds = Thresholds {
     name_exact_min: 0.85,
 };
 
-/// How many of the worst calls are listed per metric.
-const WORST: usize = 10;
+/// How many of the worst calls are listed per metric, unless `--worst` says otherwise.
+pub const DEFAULT_WORST: usize = 10;
 
 /// Options of `postcall eval`.
 pub struct EvalOptions {
@@ -36,6 +36,7 @@ pub struct EvalOptions {
     pub analyzer: Option<String>,
     pub json: bool,
     pub check: bool,
+    pub worst: usize,
 }
 
 /// One labelled call, as eval scores it.
@@ -311,7 +312,7 @@ fn intent_index(intent: Intent) -> usize {
 }
 
 /// Scores the cases. An empty set is an error for the caller to report, not a report of NaNs.
-pub fn score(cases: &[Case]) -> Option<Report> {
+pub fn score(cases: &[Case], worst: usize) -> Option<Report> {
     if cases.is_empty() {
         return None;
     }
@@ -365,7 +366,7 @@ pub fn score(cases: &[Case]) -> Option<Report> {
 
     let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "null".to_string());
     let worst = vec![
-        worst_of(cases, "sentiment", |c| {
+        worst_of(cases, worst, "sentiment", |c| {
             let off = (c.truth.sentiment - c.prediction.sentiment).abs();
             (
                 off,
@@ -375,7 +376,7 @@ pub fn score(cases: &[Case]) -> Option<Report> {
                 ),
             )
         }),
-        worst_of(cases, "lead score", |c| {
+        worst_of(cases, worst, "lead score", |c| {
             let off = (f64::from(c.truth.lead_score) - f64::from(c.prediction.lead_score)).abs();
             (
                 off,
@@ -385,7 +386,7 @@ pub fn score(cases: &[Case]) -> Option<Report> {
                 ),
             )
         }),
-        worst_of(cases, "intent", |c| {
+        worst_of(cases, worst, "intent", |c| {
             let off = if c.truth.intent == c.prediction.intent {
                 0.0
             } else {
@@ -396,7 +397,7 @@ pub fn score(cases: &[Case]) -> Option<Report> {
                 format!("label {}, said {}", c.truth.intent, c.prediction.intent),
             )
         }),
-        worst_of(cases, "hot", |c| {
+        worst_of(cases, worst, "hot", |c| {
             let off = if c.truth.hot == c.prediction.hot {
                 0.0
             } else {
@@ -415,7 +416,7 @@ pub fn score(cases: &[Case]) -> Option<Report> {
                 ),
             )
         }),
-        worst_of(cases, "name", |c| {
+        worst_of(cases, worst, "name", |c| {
             let off = if name_ok(c) { 0.0 } else { 1.0 };
             (
                 off,
@@ -426,7 +427,7 @@ pub fn score(cases: &[Case]) -> Option<Report> {
                 ),
             )
         }),
-        worst_of(cases, "email", |c| {
+        worst_of(cases, worst, "email", |c| {
             let off = if email_ok(c) { 0.0 } else { 1.0 };
             (
                 off,
@@ -437,7 +438,7 @@ pub fn score(cases: &[Case]) -> Option<Report> {
                 ),
             )
         }),
-        worst_of(cases, "topic", |c| {
+        worst_of(cases, worst, "topic", |c| {
             let off = 1.0 - topic(c);
             (
                 off,
@@ -468,6 +469,7 @@ pub fn score(cases: &[Case]) -> Option<Report> {
 /// The calls with the largest error on one metric, worst first; ties by id; only errors > 0.
 fn worst_of(
     cases: &[Case],
+    limit: usize,
     metric: &'static str,
     error: impl Fn(&Case) -> (f64, String),
 ) -> (&'static str, Vec<WorstCall>) {
@@ -480,7 +482,7 @@ fn worst_of(
         .filter(|(_, off, _)| *off > 0.0)
         .collect();
     rows.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    rows.truncate(WORST);
+    rows.truncate(limit);
     (metric, rows)
 }
 
@@ -745,7 +747,7 @@ pub async fn run(options: EvalOptions) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?
         .into_iter()
         .unzip();
-    let report = score(&cases).context("no calls to score")?;
+    let report = score(&cases, options.worst).context("no calls to score")?;
 
     if options.json {
         println!("{}", serde_json::to_string(&report.json())?);
@@ -854,7 +856,7 @@ mod tests {
                 truth(Intent::Complaint, 0.0, 0),
             ),
         ];
-        let r = score(&cases).unwrap();
+        let r = score(&cases, DEFAULT_WORST).unwrap();
         assert_eq!(r.intent_accuracy, 0.75);
         let (sales, info) = (intent_index(Intent::Sales), intent_index(Intent::Info));
         assert_eq!(r.confusion[sales][sales], 1);
@@ -883,7 +885,7 @@ mod tests {
                 truth(Intent::Support, -0.1, 0),
             ),
         ];
-        let r = score(&cases).unwrap();
+        let r = score(&cases, DEFAULT_WORST).unwrap();
         assert_eq!(r.intent_accuracy, 1.0);
         assert!((r.sentiment_mae - 0.4).abs() < 1e-12);
         assert_eq!(r.lead_score_mae, 15.0);
@@ -894,7 +896,7 @@ mod tests {
 
     #[test]
     fn an_empty_set_has_no_report() {
-        assert!(score(&[]).is_none());
+        assert!(score(&[], DEFAULT_WORST).is_none());
     }
 
     #[test]
@@ -907,7 +909,7 @@ mod tests {
             case("fp", cold.clone(), hot.clone()),
             case("tn", cold.clone(), cold.clone()),
         ];
-        let r = score(&cases).unwrap();
+        let r = score(&cases, DEFAULT_WORST).unwrap();
         assert_eq!((r.hot.precision, r.hot.recall), (0.5, 0.5));
         let json = serde_json::to_value(r.json()).unwrap();
         let mut keys: Vec<&str> = json
@@ -983,7 +985,7 @@ mod tests {
             truth(Intent::Sales, 1.0, 100),
             truth(Intent::Info, -1.0, 0),
         )];
-        let misses = THRESHOLDS.misses(&score(&cases).unwrap());
+        let misses = THRESHOLDS.misses(&score(&cases, DEFAULT_WORST).unwrap());
         let text = misses.join("\n");
         for metric in [
             "sentiment_mae",
@@ -998,7 +1000,9 @@ mod tests {
             truth(Intent::Sales, 0.5, 90),
             truth(Intent::Sales, 0.5, 90),
         )];
-        assert!(THRESHOLDS.misses(&score(&perfect).unwrap()).is_empty());
+        assert!(THRESHOLDS
+            .misses(&score(&perfect, DEFAULT_WORST).unwrap())
+            .is_empty());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! postcall demo [--analyzer rules] [--database-url URL]   run the pipeline end to end on sample calls
-//! postcall eval --data FILE.jsonl [--analyzer rules|llm] [--json] [--check]
+//! postcall eval --data FILE.jsonl [--analyzer rules|llm] [--json] [--check] [--worst N]
 //! postcall migrate [--database-url URL]                    apply migrations/ to DATABASE_URL
 //! postcall backfill [--dry-run] [--since T] [--until T] [--limit N] [--agent-id A] [--reanalyze] [--cursor C]
 //! postcall mock-llm [--port N] [--latency-ms N] [--faults LIST]   a local OpenAI-compatible server
@@ -25,10 +25,10 @@ const USAGE: &str = "usage:
       DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postcall_demo (created if missing;
       a throwaway cluster is started when no server answers and initdb is installed).
       --analyzer llm without LLM_BASE_URL or a key uses a local OpenAI-compatible server.
-  postcall eval --data FILE.jsonl [--analyzer rules|llm] [--json] [--check]
+  postcall eval --data FILE.jsonl [--analyzer rules|llm] [--json] [--check] [--worst N]
       Runs the analyzer over labelled calls (docs/labelling.md) and prints sentiment and
       lead-score MAE, intent accuracy with a confusion matrix, hot-lead precision/recall/F1,
-      name/email exact match, topic F1, call metrics and the worst calls per metric.
+      name/email exact match, topic F1, call metrics and the N (10) worst calls per metric.
       --json prints one JSON object; --check fails when a quality threshold is missed.
   postcall migrate [--database-url URL]
       Applies migrations/ to DATABASE_URL.
@@ -122,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         "eval" => {
-            args.reject_unknown(&["data", "analyzer", "json", "check"])?;
+            args.reject_unknown(&["data", "analyzer", "json", "check", "worst"])?;
             eval::run(eval::EvalOptions {
                 data: args
                     .flag("data")
@@ -131,6 +131,12 @@ async fn main() -> anyhow::Result<()> {
                 analyzer: args.flag("analyzer").map(str::to_string),
                 json: args.switch("json"),
                 check: args.switch("check"),
+                worst: args
+                    .flag("worst")
+                    .map(str::parse)
+                    .transpose()
+                    .context("--worst takes a number")?
+                    .unwrap_or(eval::DEFAULT_WORST),
             })
             .await
         }

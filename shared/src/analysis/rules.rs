@@ -2,8 +2,8 @@
 //!
 //! Pure and deterministic: no I/O, no clock, no randomness, no regexes. Every rule reads
 //! caller turns prepared once per call; agent turns are read only to spot a question for the
-//! caller's name and to break a tie between intents, so nothing the agent says can change
-//! the caller's mood or email, or become their name.
+//! caller's name and, at a lower weight than the caller's words, as intent cues. Nothing the
+//! agent says can change the caller's mood or email, or become their name.
 
 mod email;
 mod entities;
@@ -33,14 +33,18 @@ pub fn analyze(transcript: &CappedTranscript) -> Analysis {
     if caller.is_empty() {
         return silent_call();
     }
-    let agent: Vec<&str> = transcript
-        .turns_by(Role::Agent)
-        .map(|t| t.text.as_str())
-        .collect();
+    let agent_norm = text::join_norms(
+        transcript
+            .turns_by(Role::Agent)
+            .map(|t| text::normalize(&t.text))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str),
+    );
 
     let sentiment = sentiment::caller_sentiment(&caller);
     let entities = entities::extract(&caller);
-    let intent = intent::classify(&caller, &agent, sentiment);
+    let intent = intent::classify(&caller, &agent_norm, sentiment);
     let signals = lead_score::signals(&caller);
     let lead_score = lead_score::score(intent, &signals, &entities, sentiment);
     let findings = Findings {

@@ -189,19 +189,51 @@ fn names_in<'w>(words: &'w [RawWord<'_>]) -> impl Iterator<Item = NameCandidate>
 /// Words that may precede a bare name given on request ("Sure, Kevin").
 const ANSWER_LEAD_INS: &str = "sure yes yeah yep ok okay um uh oh hi it's its name's";
 
-/// Longest reply, in words, still read as a bare name given on request.
-const MAX_NAME_ANSWER_WORDS: usize = 6;
+/// Longest clause, in words, still read as a bare name given on request.
+const MAX_NAME_ANSWER_WORDS: usize = 5;
+/// Clauses of a reply searched for a bare name ("Dwayne. Dwayne Ellis. It was…").
+const NAME_ANSWER_CLAUSES: usize = 3;
 
-/// A capitalised name given as a short reply to the agent's "may I have your name?". It
-/// counts like an explicit "my name is".
+/// A capitalised name given as a short clause in reply to the agent's "may I have your
+/// name?" ("Gail Hoffman.", "Sure, it's Kevin Brown. K E V I N."). It counts like an explicit
+/// "my name is"; the longest such clause among the first few wins, so "Dwayne. Dwayne Ellis."
+/// gives the full name.
 fn name_answer(words: &[RawWord<'_>]) -> Option<NameCandidate> {
-    if words.len() > MAX_NAME_ANSWER_WORDS {
-        return None;
+    let mut best: Option<NameCandidate> = None;
+    let mut start = 0;
+    for _ in 0..NAME_ANSWER_CLAUSES {
+        let Some(rest) = words.get(start..).filter(|r| !r.is_empty()) else {
+            break;
+        };
+        let len = rest
+            .iter()
+            .position(|w| w.clause_end)
+            .map_or(rest.len(), |i| i + 1);
+        let clause = rest.get(..len).unwrap_or_default();
+        let lead = clause
+            .iter()
+            .position(|w| !in_list(ANSWER_LEAD_INS, &w.text.to_lowercase()));
+        if let Some(lead) = lead {
+            let body = clause.get(lead..).unwrap_or_default();
+            let all_name_words = body.len() <= MAX_NAME_ANSWER_WORDS
+                && body
+                    .iter()
+                    .all(|w| name_word(w.text, true).is_some() || is_single_letter(w.text));
+            if all_name_words {
+                if let Some(candidate) = name_at(words, start + lead, false, true) {
+                    let longer = best.as_ref().is_none_or(|b| {
+                        candidate.name.split_whitespace().count()
+                            > b.name.split_whitespace().count()
+                    });
+                    if longer {
+                        best = Some(candidate);
+                    }
+                }
+            }
+        }
+        start += len;
     }
-    let start = words
-        .iter()
-        .position(|w| !in_list(ANSWER_LEAD_INS, &w.text.to_lowercase()))?;
-    name_at(words, start, false, true)
+    best
 }
 
 /// The caller's name: the strongest cue wins, and among equals the latest (a correction).
@@ -455,6 +487,7 @@ mod tests {
             let speech = CallerSpeech {
                 turns: vec![PreparedTurn::new(text, true)],
                 norm: String::new(),
+                turn_starts: vec![0],
             };
             extract(&speech).name
         };
@@ -462,6 +495,15 @@ mod tests {
         assert_eq!(answer("Sure, it's Kevin.").as_deref(), Some("Kevin"));
         assert_eq!(answer("yeah Ana, A N A").as_deref(), Some("Ana"));
         assert_eq!(answer("Yes."), None);
+        // The longest name-only clause of the first few: "Dwayne. Dwayne Ellis."
+        assert_eq!(
+            answer("Dwayne. Dwayne Ellis. It was like, forty minutes ago.").as_deref(),
+            Some("Dwayne Ellis")
+        );
+        assert_eq!(
+            answer("Greg Tomczyk. T O M C Z Y K.").as_deref(),
+            Some("Greg Tomczyk")
+        );
         assert_eq!(answer("kevin"), None, "lowercase replies are too ambiguous");
         assert_eq!(answer("Tuesday at 3 works"), None);
         assert_eq!(

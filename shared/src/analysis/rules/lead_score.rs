@@ -12,10 +12,23 @@ const SENTIMENT_POINTS: f64 = 10.0;
 fn base(intent: Intent) -> i64 {
     match intent {
         Intent::Sales => 50,
-        Intent::Booking => 40,
+        Intent::Booking => 45,
         Intent::Info => 25,
-        Intent::Support => 15,
-        Intent::Complaint => 5,
+        Intent::Support => 8,
+        Intent::Complaint => 3,
+    }
+}
+
+/// The range a call of each intent can score in (docs/labelling.md): a complaint or a
+/// support call is never a lead however cheerful the caller, a booking is a committed but
+/// priced customer, and only a purchase conversation reaches the top.
+fn band(intent: Intent) -> (i64, i64) {
+    match intent {
+        Intent::Sales => (0, 100),
+        Intent::Booking => (35, 75),
+        Intent::Info => (10, 55),
+        Intent::Support => (0, 25),
+        Intent::Complaint => (0, 10),
     }
 }
 
@@ -217,7 +230,10 @@ pub(super) fn score(
         - points(signals.do_not_call, DO_NOT_CALL_POINTS)
         // Rounded, so the cast only drops a zero fraction; sentiment is within ±1.
         + (sentiment.get() * SENTIMENT_POINTS).round() as i64;
-    LeadScore::clamped(total)
+    let (low, high) = band(intent);
+    // A caller who asked not to be called is no lead, whatever the intent's floor.
+    let low = if signals.do_not_call { 0 } else { low };
+    LeadScore::clamped(total.clamp(low, high))
 }
 
 #[cfg(test)]

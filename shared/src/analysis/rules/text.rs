@@ -39,11 +39,23 @@ impl<'a> PreparedTurn<'a> {
 }
 
 /// Agent phrases that ask for the caller's name.
-const NAME_QUESTIONS: [&str; 4] = [
+const NAME_QUESTIONS: [&str; 16] = [
     "your name",
+    "your full name",
+    "your first name",
+    "your last name",
+    "name on the",
+    "name for the",
+    "a name for",
+    "name please",
+    "spell that",
     "who am i speaking",
     "who i'm speaking",
     "who is calling",
+    "who's calling",
+    "su nombre",
+    "tu nombre",
+    "se llama",
 ];
 
 /// True when an agent turn asks for the caller's name. Compares ASCII bytes in place, so
@@ -65,6 +77,9 @@ pub(super) struct CallerSpeech<'a> {
     /// spans two turns. Cue phrases are searched here once per call rather than once per
     /// turn, which keeps 200-turn calls cheap.
     pub(super) norm: String,
+    /// Byte offset in `norm` where each turn starts, ascending: maps a cue found in `norm`
+    /// back to its turn.
+    pub(super) turn_starts: Vec<usize>,
 }
 
 impl<'a> CallerSpeech<'a> {
@@ -99,8 +114,19 @@ impl<'a> CallerSpeech<'a> {
             .map(|(text, answers)| PreparedTurn::new(text, answers))
             .filter(|t| tokens(&t.norm).any(|tok| tok != BOUNDARY))
             .collect();
-        let norm = join_norms(turns.iter().map(|t| t.norm.as_str()));
-        Self { turns, norm }
+        let (norm, turn_starts) = join_norms_with_starts(turns.iter().map(|t| t.norm.as_str()));
+        Self {
+            turns,
+            norm,
+            turn_starts,
+        }
+    }
+
+    /// The index of the turn holding byte `at` of `norm`.
+    pub(super) fn turn_at(&self, at: usize) -> usize {
+        self.turn_starts
+            .partition_point(|&start| start <= at)
+            .saturating_sub(1)
     }
 
     /// True when the caller said nothing readable.
@@ -111,13 +137,23 @@ impl<'a> CallerSpeech<'a> {
 
 /// Joins `norm` strings into one, a clause break between each.
 pub(super) fn join_norms<'n>(norms: impl Iterator<Item = &'n str>) -> String {
+    join_norms_with_starts(norms).0
+}
+
+/// [`join_norms`], with the byte offset where each part starts.
+pub(super) fn join_norms_with_starts<'n>(
+    norms: impl Iterator<Item = &'n str>,
+) -> (String, Vec<usize>) {
     let mut joined = String::from(" ");
+    let mut starts = Vec::new();
     for norm in norms {
+        // The space before the part's first word belongs to it: phrase positions point there.
+        starts.push(joined.len() - 1);
         joined.push_str(norm.trim_start());
         joined.push_str(BOUNDARY);
         joined.push(' ');
     }
-    joined
+    (joined, starts)
 }
 
 /// A word as it appears in the transcript.
