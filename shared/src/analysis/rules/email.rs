@@ -147,6 +147,10 @@ fn domain_part(words: &[RawWord<'_>], start: usize, continuing: bool) -> Option<
             _ => break,
         }
         last = Some(part);
+        // "… gmail dot com. Dash, like a hyphen": a sentence end closes a dotted domain.
+        if word.clause_end && domain.contains('.') && !matches!(part, Part::Sep(_)) {
+            break;
+        }
     }
     (!domain.is_empty()).then_some(domain)
 }
@@ -169,7 +173,12 @@ pub(super) fn is_strict_email(email: &str) -> bool {
 
 /// The last address in the caller's words: later ones are corrections.
 pub(super) fn last_email(words: &[RawWord<'_>]) -> Option<String> {
-    let mut found = None;
+    all_emails(words).pop()
+}
+
+/// Every address in `words`, literal or spoken, in order.
+pub(super) fn all_emails(words: &[RawWord<'_>]) -> Vec<String> {
+    let mut found = Vec::new();
     for (i, word) in words.iter().enumerate() {
         let candidate =
             if word_is(word.text, "at") || word.text == "@" || word_is(word.text, "arroba") {
@@ -190,10 +199,15 @@ pub(super) fn last_email(words: &[RawWord<'_>]) -> Option<String> {
             .map(|e| e.to_lowercase())
             .filter(|e| is_strict_email(e))
         {
-            found = Some(email);
+            found.push(email);
         }
     }
     found
+}
+
+/// True when a text may hold an address: cheap, so agent turns without one are not parsed.
+pub(super) fn may_hold_email(text: &str) -> bool {
+    text.contains('@') || text.contains(" at ") || text.contains("arroba")
 }
 
 #[cfg(test)]

@@ -257,6 +257,123 @@ fn caller_name(caller: &[PreparedTurn<'_>]) -> Option<String> {
     best.map(|b| b.name)
 }
 
+/// Words that mark an address as someone else's ("can you cc Claire? it's …").
+const THIRD_PARTY_EMAIL_CUES: &str = "cc copy his her wife's husband's partner's boss's \
+    colleague's colleague coworker assistant's son's daughter's mom's dad's";
+
+/// Words that mark a correction of an address given before.
+const EMAIL_CORRECTION_CUES: &str = "actually no not instead sorry correction rather wait oops";
+
+/// Replies that confirm what the agent just read out.
+const CONFIRMATIONS: &str = "yes yeah yep yup correct right exactly sí si perfecto";
+
+fn starts_with_any(words: &[RawWord<'_>], list: &str, within: usize) -> bool {
+    words
+        .iter()
+        .take(within)
+        .any(|w| in_list(list, &w.text.to_lowercase()))
+}
+
+/// Letters and digits of an address's local part, for comparing a spoken form with a
+/// written one ("kate.doyle-eighty-eight" and "kate.doyle88" share "katedoyle").
+fn local_letters(email: &str) -> String {
+    email
+        .split('@')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .collect()
+}
+
+/// True when the agent's written address is a read-back of what the caller said: the same
+/// domain, or local parts that share their letters.
+fn is_read_back_of(spoken: Option<&str>, written: &str) -> bool {
+    let Some(spoken) = spoken else {
+        // The caller clearly gave an address we could not parse: the agent's form is it.
+        return true;
+    };
+    let domain = |e: &str| e.split_once('@').map(|(_, d)| d.to_owned());
+    let (a, b) = (local_letters(spoken), local_letters(written));
+    domain(spoken) == domain(written)
+        || (!a.is_empty() && !b.is_empty() && (a.contains(&b) || b.contains(&a)))
+}
+
+/// True when a caller turn sounds like an address was given ("… at gmail dot com"), parsed
+/// or not.
+fn gives_an_address(turn: &PreparedTurn<'_>) -> bool {
+    let is_at = |w: &RawWord<'_>| {
+        word_is(w.text, "at") || word_is(w.text, "arroba") || w.text.contains('@')
+    };
+    (0..turn.words.len())
+        .filter(|&i| turn.words.get(i).is_some_and(is_at))
+        .any(|at| {
+            turn.words.iter().skip(at).take(8).any(|w| {
+                w.text.contains('@')
+                    || word_is(w.text, "dot")
+                    || word_is(w.text, "punto")
+                    || w.text.contains('.')
+            })
+        })
+}
+
+/// The caller's email, read across the call: the address given when asked (or first),
+/// replaced only by a correction ("actually, use my work one"), written the way the agent
+/// read it back when the agent did; someone else's address ("cc my wife") and the business's
+/// own address repeated back are not the caller's. An address the agent read from file
+/// counts once the caller confirms it.
+fn caller_email(caller: &[PreparedTurn<'_>]) -> Option<String> {
+    let mut current: Option<String> = None;
+    for turn in caller {
+        let spoken = last_email(&turn.words);
+        let correction = starts_with_any(&turn.words, EMAIL_CORRECTION_CUES, 3);
+        if spoken.is_none() && !gives_an_address(turn) {
+            let confirms = starts_with_any(&turn.words, CONFIRMATIONS, 2) && !correction;
+            if confirms && turn.agent.asked_to_confirm {
+                if let Some(on_file) = turn.agent.emails_before.last() {
+                    if current.is_none() {
+                        current = Some(on_file.clone());
+                    }
+                }
+            }
+            // "No, two t's": the agent's next read-back is the corrected address.
+            if correction && current.is_some() {
+                if let Some(fixed) = turn.agent.emails_after.last() {
+                    current = Some(fixed.clone());
+                }
+            }
+            continue;
+        }
+        let confirms = starts_with_any(&turn.words, CONFIRMATIONS, 2) && !correction;
+        // The business's own address, repeated back; not a confirmation of one on file.
+        let repeats_agent = spoken
+            .as_ref()
+            .is_some_and(|s| turn.agent.emails_before.contains(s))
+            && !turn.agent.asked_for_email
+            && !(confirms && turn.agent.asked_to_confirm);
+        let third_party = turn
+            .words
+            .iter()
+            .any(|w| in_list(THIRD_PARTY_EMAIL_CUES, &w.text.to_lowercase()));
+        if repeats_agent || (third_party && current.is_some()) {
+            continue;
+        }
+        if current.is_some() && !correction && !turn.agent.asked_for_email {
+            continue;
+        }
+        let read_back = turn
+            .agent
+            .emails_after
+            .iter()
+            .rev()
+            .find(|w| is_read_back_of(spoken.as_deref(), w));
+        if let Some(email) = read_back.cloned().or(spoken) {
+            current = Some(email);
+        }
+    }
+    current
+}
+
 /// Phrases after which the caller names what the call is about.
 const TOPIC_CUES: &[&[&str]] = &[
     &["calling", "about"],
@@ -406,7 +523,7 @@ pub(super) fn extract(speech: &CallerSpeech<'_>) -> Entities {
     let caller = &speech.turns;
     Entities {
         name: caller_name(caller),
-        email: caller.iter().rev().find_map(|t| last_email(&t.words)),
+        email: caller_email(caller),
         topic: first_topic(caller),
     }
     .normalized()

@@ -25,6 +25,56 @@ pub(super) struct PreparedTurn<'a> {
     pub(super) words: Vec<RawWord<'a>>,
     /// The agent had just asked for the caller's name, so a bare "Kevin Brown" is one.
     pub(super) answers_name_question: bool,
+    /// What the agent said just before and just after this turn about email addresses.
+    pub(super) agent: AgentEmailContext,
+}
+
+/// The agent's words around a caller turn that bear on the caller's email: agents ask for
+/// it, read it back in written form ("so that's kate.doyle88@outlook.com?") and read out
+/// addresses on file for the caller to confirm. Nothing else of the agent's is kept.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct AgentEmailContext {
+    /// The agent turn before asked for the caller's email.
+    pub(super) asked_for_email: bool,
+    /// Addresses in the agent turn before.
+    pub(super) emails_before: Vec<String>,
+    /// The agent turn before was a question ("is that still …?").
+    pub(super) asked_to_confirm: bool,
+    /// Addresses in the agent turn after (a read-back).
+    pub(super) emails_after: Vec<String>,
+}
+
+/// Agent phrases that ask for the caller's email.
+const EMAIL_QUESTIONS: [&str; 15] = [
+    "your email",
+    "what email",
+    "which email",
+    "email should",
+    "your e-mail",
+    "email address",
+    "an email",
+    "best email",
+    "good email",
+    "email for",
+    "the email",
+    "su correo",
+    "tu correo",
+    "un correo",
+    "correo electr",
+];
+
+fn contains_ignore_ascii_case(text: &str, needle: &str) -> bool {
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn agent_emails(text: &str) -> Vec<String> {
+    if super::email::may_hold_email(text) {
+        super::email::all_emails(&raw_words(text))
+    } else {
+        Vec::new()
+    }
 }
 
 impl<'a> PreparedTurn<'a> {
@@ -34,6 +84,7 @@ impl<'a> PreparedTurn<'a> {
             norm: normalize(text),
             words: raw_words(text),
             answers_name_question,
+            agent: AgentEmailContext::default(),
         }
     }
 }
@@ -87,18 +138,38 @@ impl<'a> CallerSpeech<'a> {
     /// question for their name. Agent text is read for nothing else.
     pub(super) fn from_transcript(transcript: &'a CappedTranscript) -> Self {
         let mut asked = false;
-        let mut texts = Vec::new();
+        let mut before = AgentEmailContext::default();
+        let mut turns: Vec<PreparedTurn<'a>> = Vec::new();
+        // The caller turn the next agent turn answers (a read-back follows the address).
+        let mut awaiting_agent: Option<usize> = None;
         for turn in transcript.turns() {
             match turn.role {
-                Role::Agent => asked = asks_for_name(&turn.text),
+                Role::Agent => {
+                    asked = asks_for_name(&turn.text);
+                    let emails = agent_emails(&turn.text);
+                    if let Some(turn) = awaiting_agent.take().and_then(|i| turns.get_mut(i)) {
+                        turn.agent.emails_after.clone_from(&emails);
+                    }
+                    before = AgentEmailContext {
+                        asked_for_email: EMAIL_QUESTIONS
+                            .iter()
+                            .any(|q| contains_ignore_ascii_case(&turn.text, q)),
+                        asked_to_confirm: turn.text.contains('?'),
+                        emails_before: emails,
+                        emails_after: Vec::new(),
+                    };
+                }
                 Role::Caller => {
-                    texts.push((turn.text.as_str(), asked));
+                    let mut prepared = PreparedTurn::new(turn.text.as_str(), asked);
+                    prepared.agent = std::mem::take(&mut before);
+                    awaiting_agent = Some(turns.len());
+                    turns.push(prepared);
                     asked = false;
                 }
                 Role::Other => {}
             }
         }
-        Self::build(texts)
+        Self::from_prepared(turns)
     }
 
     /// Prepares caller texts that answer no name question.
@@ -108,10 +179,19 @@ impl<'a> CallerSpeech<'a> {
     }
 
     /// Drops turns without words (`[inaudible]`, `...`) and joins the rest.
+    #[cfg(test)]
     fn build(texts: impl IntoIterator<Item = (&'a str, bool)>) -> Self {
-        let turns: Vec<PreparedTurn<'a>> = texts
+        Self::from_prepared(
+            texts
+                .into_iter()
+                .map(|(text, answers)| PreparedTurn::new(text, answers))
+                .collect(),
+        )
+    }
+
+    fn from_prepared(turns: Vec<PreparedTurn<'a>>) -> Self {
+        let turns: Vec<PreparedTurn<'a>> = turns
             .into_iter()
-            .map(|(text, answers)| PreparedTurn::new(text, answers))
             .filter(|t| tokens(&t.norm).any(|tok| tok != BOUNDARY))
             .collect();
         let (norm, turn_starts) = join_norms_with_starts(turns.iter().map(|t| t.norm.as_str()));
