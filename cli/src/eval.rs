@@ -37,6 +37,8 @@ pub struct EvalOptions {
     pub json: bool,
     pub check: bool,
     pub worst: usize,
+    /// Print one call's caller turns with the rules analyzer's mood for each, then stop.
+    pub explain: Option<String>,
 }
 
 /// One labelled call, as eval scores it.
@@ -676,6 +678,25 @@ pub fn transcript_of(call: &LabelledCall) -> Transcript {
     )
 }
 
+/// One call, turn by turn, with the rules analyzer's mood of each caller turn and its
+/// analysis against the label: for finding out why a call scores as it does.
+pub fn explain(call: &LabelledCall, truth: &Truth) -> String {
+    let transcript = transcript_of(call);
+    let mut out = String::new();
+    for turn in transcript.turns() {
+        let mood = match turn.role {
+            Role::Caller => utterance_sentiment(&turn.text)
+                .map_or_else(|| "   .".to_string(), |m| format!("{m:+.2}")),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "{:>6} {:<6} {}", mood, turn.role.label(), turn.text);
+    }
+    let analysis = postcall::analysis::rules::analyze(&transcript.capped(usize::MAX));
+    let _ = writeln!(out, "\nlabel:    {truth:?}");
+    let _ = writeln!(out, "analysis: {analysis:?}");
+    out
+}
+
 /// Runs `postcall eval`.
 pub async fn run(options: EvalOptions) -> anyhow::Result<()> {
     let text =
@@ -684,6 +705,14 @@ pub async fn run(options: EvalOptions) -> anyhow::Result<()> {
         load(&text).with_context(|| format!("{} is not a labelled dataset", options.data))?;
     if calls.is_empty() {
         bail!("{} holds no calls", options.data);
+    }
+    if let Some(id) = &options.explain {
+        let (call, truth) = calls
+            .iter()
+            .find(|(c, _)| &c.id == id)
+            .with_context(|| format!("no call {id:?} in {}", options.data))?;
+        print!("{}", explain(call, truth));
+        return Ok(());
     }
 
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());

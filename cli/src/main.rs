@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! postcall demo [--analyzer rules] [--database-url URL]   run the pipeline end to end on sample calls
-//! postcall eval --data FILE.jsonl [--analyzer rules|llm] [--json] [--check] [--worst N]
+//! postcall eval --data FILE.jsonl [--analyzer rules|llm] [--json] [--check] [--worst N] [--explain ID]
 //! postcall migrate [--database-url URL]                    apply migrations/ to DATABASE_URL
 //! postcall backfill [--dry-run] [--since T] [--until T] [--limit N] [--agent-id A] [--reanalyze] [--cursor C]
 //! postcall mock-llm [--port N] [--latency-ms N] [--faults LIST]   a local OpenAI-compatible server
@@ -25,11 +25,12 @@ const USAGE: &str = "usage:
       DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postcall_demo (created if missing;
       a throwaway cluster is started when no server answers and initdb is installed).
       --analyzer llm without LLM_BASE_URL or a key uses a local OpenAI-compatible server.
-  postcall eval --data FILE.jsonl [--analyzer rules|llm] [--json] [--check] [--worst N]
+  postcall eval --data FILE.jsonl [--analyzer rules|llm] [--json] [--check] [--worst N] [--explain ID]
       Runs the analyzer over labelled calls (docs/labelling.md) and prints sentiment and
       lead-score MAE, intent accuracy with a confusion matrix, hot-lead precision/recall/F1,
       name/email exact match, topic F1, call metrics and the N (10) worst calls per metric.
-      --json prints one JSON object; --check fails when a quality threshold is missed.
+      --json prints one JSON object; --check fails when a quality threshold is missed;
+      --explain ID prints one call turn by turn with the rules analyzer's mood per caller turn.
   postcall migrate [--database-url URL]
       Applies migrations/ to DATABASE_URL.
   postcall backfill [--dry-run] [--since T] [--until T] [--limit N] [--agent-id A] [--reanalyze]
@@ -122,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         "eval" => {
-            args.reject_unknown(&["data", "analyzer", "json", "check", "worst"])?;
+            args.reject_unknown(&["data", "analyzer", "json", "check", "worst", "explain"])?;
             eval::run(eval::EvalOptions {
                 data: args
                     .flag("data")
@@ -137,6 +138,7 @@ async fn main() -> anyhow::Result<()> {
                     .transpose()
                     .context("--worst takes a number")?
                     .unwrap_or(eval::DEFAULT_WORST),
+                explain: args.flag("explain").map(str::to_string),
             })
             .await
         }

@@ -1,7 +1,7 @@
 //! Caller sentiment: a small lexicon with negation, intensifiers, contrast, sarcasm and
 //! recency, squashed into −1…1.
 
-use super::text::{in_list, tokens, CallerSpeech, BOUNDARY};
+use super::text::{has_phrase, in_list, tokens, CallerSpeech, BOUNDARY};
 use crate::domain::Sentiment;
 
 /// Words before a lexicon word that flip it.
@@ -20,6 +20,10 @@ const MAX_TURN_SCORE: f64 = 5.0;
 const RECENCY_GAIN: f64 = 1.5;
 /// Squashing constant of `x / sqrt(x² + k)`.
 const SQUASH: f64 = 12.0;
+/// Scale from a mean turn score to the squash's input.
+const MEAN_GAIN: f64 = 1.2;
+/// Cue turns at which the call's mean counts half: fewer cues, less confidence.
+const CONFIDENCE_TURNS: f64 = 1.5;
 /// Valence of a sarcastic "oh great".
 const SARCASM: f64 = -2.0;
 
@@ -40,26 +44,36 @@ pub(super) fn emoji_valence(c: char) -> Option<f64> {
 pub(super) fn word_valence(word: &str) -> Option<f64> {
     let v = match word {
         "excellent" | "excelente" | "fantastic" | "wonderful" | "amazing" | "awesome"
-        | "outstanding" | "delighted" | "love" | "loved" | "perfect" | "perfecto" | "genial" => 2.5,
+        | "outstanding" | "delighted" | "love" | "loved" | "genial" | "incredible" | "thrilled"
+        | "hooked" | "yay" | "woohoo" | "maravilloso" | "encantada" | "encantado" => 2.5,
         "great" | "happy" | "helpful" | "pleased" | "satisfied" | "best" | "brilliant"
-        | "lovely" | "glad" | "fabulous" | "superb" | "impressed" | "thrilled" | "excited" => 2.0,
+        | "lovely" | "glad" | "fabulous" | "superb" | "impressed" | "excited" | "grateful"
+        | "relieved" | "perfect" | "perfecto" | "stoked" | "feliz" => 2.0,
         "good" | "nice" | "appreciate" | "appreciated" | "resolved" | "easy" | "bien" | "bueno"
         | "buena" | "cool" | "sweet" | "recommend" | "quick" | "smooth" | "fixed" | "solved"
-        | "friendly" | "pleasure" | "enjoy" | "enjoyed" | ":)" => 1.5,
-        "thanks" | "thank" | "gracias" | "fine" | "works" | "worked" | "clear" | "reasonable"
-        | "fair" => 0.8,
-        "working" => 0.3,
+        | "friendly" | "pleasure" | "enjoy" | "enjoyed" | "relief" | "painless" | "definitely"
+        | "excelent" | "fun" | "beautiful" | "gorgeous" | "kind" | ":)" => 1.5,
+        "thanks" | "thank" | "gracias" | "merci" | "works" | "worked" | "clear" | "reasonable"
+        | "fair" | "helps" | "phew" => 0.6,
+        "fine" | "working" | "okay" => 0.2,
         "terrible" | "horrible" | "awful" | "worst" | "hate" | "hated" | "unacceptable"
-        | "furious" | "disgusting" | "scam" | "pathetic" | "outrageous" | "fatal" => -3.0,
-        "angry" | "ridiculous" | "useless" | "rude" | "incompetent" | "livid" | "molesto"
-        | "molesta" | "nightmare" | "lied" | "ripped" => -2.5,
+        | "furious" | "disgusting" | "scam" | "pathetic" | "outrageous" | "fatal"
+        | "unbelievable" | "sue" | "suing" | "chargeback" | "livid" => -3.0,
+        "angry" | "ridiculous" | "useless" | "rude" | "incompetent" | "molesto" | "molesta"
+        | "nightmare" | "lied" | "ripped" | "insane" | "absurd" | "disgusted" | "lawyer"
+        | "lawyers" | "bbb" => -2.5,
         "upset" | "frustrated" | "frustrating" | "annoyed" | "annoying" | "disappointed"
         | "disappointing" | "unhappy" | "mad" | "mal" | "malo" | "mala" | "pesimo" | "pésimo"
-        | "poor" | "sucks" | "garbage" | "waste" | "unfair" | ":(" => -2.0,
+        | "poor" | "sucks" | "garbage" | "waste" | "unfair" | "scared" | "whatever" | "dispute"
+        | "disputing" | "reporting" | "ruined" | "ruins" | ":(" => -2.0,
         "bad" | "wrong" | "broken" | "failed" | "fails" | "confusing" | "confused" | "slow"
         | "late" | "worse" | "complaint" | "ignored" | "overcharged" | "expensive" | "hurts"
-        | "painful" => -1.5,
-        "problem" | "issue" | "waiting" | "waited" | "hold" | "forever" | "error" => -0.7,
+        | "painful" | "mistake" | "leaking" | "leak" | "cracked" | "damaged" | "damage"
+        | "shaking" | "stressed" | "stressing" | "worried" | "anxious" | "refund" | "joke"
+        | "fault" | "lost" | "missing" | "allergic" | "nervous" | "ugh" => -1.5,
+        "problem" | "issue" | "waiting" | "waited" | "hold" | "forever" | "error"
+        | "unfortunately" | "hesitant" | "confusion" => -0.7,
+        "sorry" => -0.3,
         _ => {
             let mut chars = word.chars();
             return match (chars.next(), chars.next()) {
@@ -80,13 +94,58 @@ const NEGATORS: &str = "not never no nobody nothing hardly neither nor don't don
 const INTENSIFIERS: &str = "very really so extremely super totally absolutely incredibly truly \
     completely utterly too muy bastante";
 
-/// Words that make a following "love that" read as sarcasm.
+/// Words that make praise in the same turn read as sarcasm ("love waiting forty minutes").
 const WAITING_WORDS: &str =
-    "hold waiting waited wait minutes hour hours forever transferred again queue busy";
+    "hold waiting waited wait minutes hour hours forever transferred queue busy";
 
-/// Praise that a leading "oh"/"just" turns into sarcasm.
+/// Praise that reads as sarcasm when the caller is aggrieved ("Fantastic. Third time this
+/// month.", "Wow, super helpful, thanks a lot").
 const SARCASTIC_PRAISE: &str =
-    "great wonderful perfect fantastic awesome lovely brilliant terrific";
+    "great wonderful perfect fantastic awesome lovely brilliant terrific helpful love stars";
+
+/// Words before praise that mark sarcasm when the caller is aggrieved.
+const SARCASM_LEADS: &str = "oh just wow yeah real super so sure";
+
+/// Multi-word cues with their own valence, already holding any negation: threats, brush-offs
+/// and the idioms of a let-down caller, and the warm ones of a keen one.
+const PHRASES: &[(&str, f64)] = &[
+    ("not okay", -2.0),
+    ("not ok", -2.0),
+    ("not acceptable", -2.5),
+    ("not my problem", -1.5),
+    ("not paying", -2.0),
+    ("money back", -1.5),
+    ("expected better", -2.0),
+    ("expected a lot better", -2.0),
+    ("expected more", -1.5),
+    ("you people", -2.0),
+    ("do not call", -2.0),
+    ("stop calling", -2.0),
+    ("take me off", -1.5),
+    ("how did you get this number", -2.0),
+    ("third time", -1.5),
+    ("fourth time", -1.5),
+    ("fifth time", -1.5),
+    ("again and again", -1.5),
+    ("i'll believe it when i see it", -2.5),
+    ("do you hear yourself", -2.5),
+    ("sure you will", -2.5),
+    ("sure you are", -2.5),
+    ("yeah right", -2.0),
+    ("thanks for nothing", -3.0),
+    ("fed up", -2.5),
+    ("sick of", -2.0),
+    ("can't wait", 2.5),
+    ("cannot wait", 2.5),
+    ("let's go", 1.5),
+    ("let's do it", 1.5),
+    ("made my day", 3.0),
+    ("no complaints", 1.0),
+    // Cancels the "wrong" of a caller who dialled the wrong number: no mood in it.
+    ("wrong number", 1.5),
+    ("thanks a lot", -0.5),
+    ("not bad", 0.8),
+];
 
 /// Words after which the clause weighs more ("nice, but slow").
 fn is_contrast(word: &str) -> bool {
@@ -98,34 +157,90 @@ fn mentions_waiting(norm: &str) -> bool {
     tokens(norm).any(|w| in_list(WAITING_WORDS, w))
 }
 
-/// Scores one turn. `previous` is the caller's previous turn: waiting mentioned there or here
-/// turns a following "love that" into sarcasm.
-fn turn_score(norm: &str, previous: Option<&str>) -> f64 {
+/// The negative part of a turn's plain reading (no sarcasm): how aggrieved it sounds.
+fn grievance(norm: &str) -> f64 {
+    let words: f64 = tokens(norm)
+        .filter_map(word_valence)
+        .filter(|v| *v < 0.0)
+        .sum();
+    let phrases: f64 = PHRASES
+        .iter()
+        .filter(|(p, v)| *v < 0.0 && has_phrase(norm, p))
+        .map(|(_, v)| v)
+        .sum();
+    words + phrases
+}
+
+/// A caller this aggrieved (in one of the turns before, or earlier in the same turn) is being
+/// sarcastic when they praise in a short clause.
+const AGGRIEVED: f64 = -1.4;
+/// Caller turns looked back on for a grievance.
+const AGGRIEVED_LOOKBACK: usize = 3;
+/// Phrases of sincere thanks or of a fix: praise next to them is meant.
+const SINCERE: &[&str] = &[
+    "thank you so much",
+    "thanks so much",
+    "thank you very much",
+    "appreciate",
+    "fixed",
+    "solved",
+    "resolved",
+    "works",
+    "worked",
+    "that helps",
+    "makes sense",
+];
+/// Longest clause, in tokens, that a sarcastic "Fantastic." stands in.
+const SHORT_CLAUSE: usize = 3;
+
+/// Scores one turn. `aggrieved` says the caller sounded aggrieved in the turns just before,
+/// which, like negativity earlier in this turn or talk of waiting, turns short praise into
+/// sarcasm unless the turn also holds sincere thanks or a fix.
+fn turn_score(norm: &str, aggrieved: bool) -> f64 {
     let toks: Vec<&str> = tokens(norm).collect();
-    let mut score = 0.0;
+    let sincere = SINCERE.iter().any(|p| has_phrase(norm, p));
+    let mut aggrieved = (aggrieved || mentions_waiting(norm)) && !sincere;
+    let mut negativity_so_far = 0.0;
+    let mut score: f64 = PHRASES
+        .iter()
+        .filter(|(p, _)| has_phrase(norm, p))
+        .map(|(_, v)| v)
+        .sum();
     let mut clause_weight = 1.0;
+    let mut clause_start = 0;
     for (i, tok) in toks.iter().copied().enumerate() {
+        if tok == BOUNDARY {
+            clause_start = i + 1;
+            continue;
+        }
         if is_contrast(tok) {
             score *= BEFORE_CONTRAST;
             clause_weight = AFTER_CONTRAST;
             continue;
         }
-        let prev = i.checked_sub(1).and_then(|p| toks.get(p)).copied();
-        let next = toks.get(i + 1).copied();
-        // Cheap neighbour checks first: this runs for every token.
-        let sarcastic = (matches!(prev, Some("oh" | "just")) && in_list(SARCASTIC_PRAISE, tok))
-            || (tok == "right" && prev == Some("yeah"))
-            || (tok == "love"
-                && matches!(next, Some("that" | "it" | "how" | "being"))
-                // Checked only on "love that", which is rare, to keep the common path cheap.
-                && (mentions_waiting(norm) || previous.is_some_and(mentions_waiting)));
-        if sarcastic {
-            score += SARCASM * clause_weight;
-            continue;
-        }
         let Some(base) = word_valence(tok) else {
             continue;
         };
+        if base < 0.0 {
+            negativity_so_far += base;
+            aggrieved |= negativity_so_far <= AGGRIEVED && !sincere;
+        }
+        let prev = i.checked_sub(1).and_then(|p| toks.get(p)).copied();
+        if base > 0.0 && aggrieved && in_list(SARCASTIC_PRAISE, tok) {
+            let clause_len = toks
+                .get(clause_start..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|w| **w != BOUNDARY)
+                .count();
+            let next = toks.get(i + 1).copied();
+            let led = prev.is_some_and(|p| in_list(SARCASM_LEADS, p))
+                || (tok == "love" && matches!(next, Some("that" | "it" | "how" | "being")));
+            if clause_len <= SHORT_CLAUSE || led {
+                score += SARCASM * clause_weight;
+                continue;
+            }
+        }
         // Only the current clause: "no, this is great" is not negated.
         let before = toks
             .get(..i)
@@ -157,11 +272,15 @@ fn turn_score(norm: &str, previous: Option<&str>) -> f64 {
 /// per quarter of the call in the call metrics.
 pub(super) fn utterance_sentiment(text: &str) -> Option<f64> {
     let norm = super::text::normalize(text);
-    let score = turn_score(&norm, None);
+    let score = turn_score(&norm, false);
     if score == 0.0 {
         return None;
     }
-    Some((score / (score * score + SQUASH).sqrt()).clamp(-1.0, 1.0))
+    Some(squash(score))
+}
+
+fn squash(score: f64) -> f64 {
+    (score / (score * score + SQUASH).sqrt()).clamp(-1.0, 1.0)
 }
 
 /// The caller's mood from their own turns only; neutral when they said nothing.
@@ -178,21 +297,37 @@ pub(super) fn caller_sentiment(speech: &CallerSpeech<'_>) -> Sentiment {
             0.0
         }
     };
-    // Relative weights average 1: recency shifts weight towards the end of the call without
-    // making the call as a whole louder.
-    let mean_weight = if n > 1 { 1.0 + RECENCY_GAIN / 2.0 } else { 1.0 };
-    let mut total = 0.0;
+    // Talk of waiting makes a caller aggrieved too ("I waited an hour" … "love that for me").
+    let grievances: Vec<f64> = caller
+        .iter()
+        .map(|t| grievance(&t.norm) - if mentions_waiting(&t.norm) { 1.0 } else { 0.0 })
+        .collect();
+    let mut weighted = 0.0;
+    let mut weights = 0.0;
+    let mut cue_turns = 0usize;
     for (i, turn) in caller.iter().enumerate() {
-        let weight = (1.0 + RECENCY_GAIN * position(i)) / mean_weight;
-        let previous = i
-            .checked_sub(1)
-            .and_then(|p| caller.get(p))
-            .map(|t| t.norm.as_str());
-        total += weight * turn_score(&turn.norm, previous);
+        let aggrieved = grievances
+            .get(i.saturating_sub(AGGRIEVED_LOOKBACK)..i)
+            .unwrap_or_default()
+            .iter()
+            .any(|g| *g <= AGGRIEVED);
+        let score = turn_score(&turn.norm, aggrieved);
+        if score != 0.0 {
+            cue_turns += 1;
+        }
+        let weight = 1.0 + RECENCY_GAIN * position(i);
+        weighted += weight * score;
+        weights += weight;
     }
-    // Normalised by √turns: a long polite call must not saturate at +1 on "thanks" alone.
-    let total = total / (n as f64).sqrt();
-    Sentiment::clamped(total / (total * total + SQUASH).sqrt())
+    if cue_turns == 0 {
+        return Sentiment::NEUTRAL;
+    }
+    // The mean over the turns that carried a cue, so long calls full of "ok" and account
+    // numbers are not diluted to neutral; a call with one cue says less than one with many.
+    let cue_share = cue_turns as f64 / n as f64;
+    let mean = weighted / (weights * cue_share);
+    let confidence = cue_turns as f64 / (cue_turns as f64 + CONFIDENCE_TURNS);
+    Sentiment::clamped(squash(mean * confidence * MEAN_GAIN))
 }
 
 #[cfg(test)]
@@ -211,7 +346,7 @@ mod tests {
 
     #[test]
     fn praise_is_positive_and_anger_negative() {
-        assert!(mood(&["That was really helpful, thank you!"]) > 0.5);
+        assert!(mood(&["That was really helpful, thank you!"]) > 0.3);
         assert!(mood(&["This is terrible and unacceptable."]) < -0.5);
         assert_eq!(mood(&["I need the invoice for March."]), 0.0);
     }
@@ -259,15 +394,15 @@ mod tests {
 
     #[test]
     fn emoji_and_emoticons_count() {
-        assert!(mood(&["ok 👍"]) > 0.4);
+        assert!(mood(&["ok 👍"]) > 0.2);
         assert!(mood(&["😡😡"]) < -0.4);
         assert!(mood(&["fine :("]) < 0.0);
     }
 
     #[test]
     fn sarcasm_cues_count_negative() {
-        assert!(mood(&["Oh great, another transfer."]) < 0.0);
-        assert!(mood(&["Just great."]) < 0.0);
+        assert!(mood(&["Oh great, I've been transferred again."]) < 0.0);
+        assert!(mood(&["My package is lost.", "Just great."]) < 0.0);
         assert!(mood(&["yeah right"]) < 0.0);
         assert!(mood(&["I've been on hold for 40 minutes. Love that."]) < 0.0);
         assert!(mood(&["I waited an hour", "love that for me"]) < 0.0);
@@ -278,8 +413,50 @@ mod tests {
     }
 
     #[test]
+    fn short_praise_after_a_grievance_is_sarcasm() {
+        // "Fantastic." two turns after the grievance, with a name in between.
+        let sarcastic = mood(&[
+            "My delivery is wrong again and my kid is allergic, this is ridiculous.",
+            "Dwayne Ellis.",
+            "Fantastic. Five stars.",
+        ]);
+        assert!(sarcastic < -0.3, "{sarcastic}");
+        assert!(
+            mood(&[
+                "The roof is leaking again, terrible.",
+                "Wow, super helpful, thanks a lot."
+            ]) < -0.3
+        );
+        assert!(mood(&["Sure you will."]) < 0.0);
+        // The same words without a grievance before are praise.
+        assert!(mood(&["Fantastic. Five stars."]) > 0.3);
+    }
+
+    #[test]
+    fn sincere_thanks_after_anger_is_not_sarcasm() {
+        let relieved = mood(&[
+            "I'm so frustrated, this is ridiculous, nothing works.",
+            "OK... it came. I'm in.",
+            "Perfect, thank you so much, that fixed it.",
+        ]);
+        assert!(relieved > 0.0, "{relieved}");
+    }
+
+    #[test]
+    fn a_wrong_number_has_no_mood() {
+        assert!(mood(&["oh my god. sorry. sorry man. wrong number."]).abs() < 0.2);
+    }
+
+    #[test]
+    fn threats_and_brush_offs_are_negative() {
+        assert!(mood(&["If this isn't fixed I'm calling my lawyer and the BBB."]) < -0.3);
+        assert!(mood(&["No. Do not call. Take this number off."]) < -0.2);
+        assert!(mood(&["I expected a lot better for that price."]) < 0.0);
+    }
+
+    #[test]
     fn spanish_words_count() {
-        assert!(mood(&["Perfecto, muchas gracias"]) > 0.5);
+        assert!(mood(&["Perfecto, muchas gracias"]) > 0.3);
         assert!(mood(&["Estoy muy molesto, el servicio es terrible"]) < -0.5);
         assert!(mood(&["todo bien"]) > 0.0);
         assert!(mood(&["muy mal"]) < 0.0);
@@ -289,6 +466,6 @@ mod tests {
     fn repeated_words_saturate_inside_the_range() {
         let rant = "terrible ".repeat(500);
         let value = mood(&[&rant]);
-        assert!((-1.0..=-0.8).contains(&value), "{value}");
+        assert!((-1.0..=-0.5).contains(&value), "{value}");
     }
 }
