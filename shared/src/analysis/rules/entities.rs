@@ -24,6 +24,8 @@ const STRONG_NAME_CUES: &[&[&str]] = &[
 /// Phrases that introduce a name only when a capitalised word follows ("this is Dana", not
 /// "this is ridiculous").
 const WEAK_NAME_CUES: &[&[&str]] = &[
+    &["name", "is"],
+    &["name's"],
     &["this", "is"],
     &["it's"],
     &["it", "is"],
@@ -48,7 +50,7 @@ const COMMON_WORDS: &str =
     reaching following returning correct right true possible urgent important regarding \
     concerning because over under all one someone nobody everyone gonna wanna en de la el \
     muy bien nuevo nueva cliente yo esto january february march july september october \
-    november december";
+    november december alright right account number";
 
 /// Capitalised words that follow "I'm"/"this is" without being a name, and titles that mark
 /// someone else ("Dr. Patel").
@@ -90,14 +92,75 @@ fn capitalise(word: &str) -> String {
 /// Letters spelled one by one from `start` ("J O N"), as a capitalised word, when there are
 /// at least two.
 fn spelled_from(words: &[RawWord<'_>], start: usize) -> Option<String> {
-    let letters: String = words
-        .get(start..)?
+    let rest = words.get(start..)?;
+    let mut count = 0;
+    for w in rest.iter().take(MAX_SPELLED_LETTERS) {
+        if !is_single_letter(w.text) {
+            break;
+        }
+        count += 1;
+        // "D E V O N, A K E R S" spells two words.
+        if w.clause_end {
+            break;
+        }
+    }
+    // "W O 8 8 1 2" is a reference number, not a name.
+    let followed_by_digit = rest
+        .get(count)
+        .is_some_and(|w| w.text.chars().next().is_some_and(|c| c.is_ascii_digit()));
+    let letters: String = rest
+        .get(..count)?
         .iter()
-        .take(MAX_SPELLED_LETTERS)
-        .take_while(|w| is_single_letter(w.text))
         .flat_map(|w| w.text.chars().flat_map(char::to_lowercase))
         .collect();
-    (letters.chars().count() >= 2).then(|| capitalise(&letters))
+    (count >= 2 && !followed_by_digit && letters.chars().all(char::is_alphabetic))
+        .then(|| capitalise(&letters))
+}
+
+/// Levenshtein distance of two short words, by chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let above = row.get(j + 1).copied().unwrap_or(0);
+            let left = row.get(j).copied().unwrap_or(0);
+            let value = (diagonal + usize::from(ca != *cb))
+                .min(above + 1)
+                .min(left + 1);
+            diagonal = above;
+            if let Some(cell) = row.get_mut(j + 1) {
+                *cell = value;
+            }
+        }
+    }
+    row.last().copied().unwrap_or(0)
+}
+
+/// Folds the accents ASR and callers drop when spelling ("Søren" is spelled "S O R E N").
+fn fold_accents(word: &str) -> String {
+    word.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'ā' => 'a',
+            'é' | 'è' | 'ê' | 'ë' | 'ē' | 'ę' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' | 'ő' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' | 'ű' => 'u',
+            'ñ' | 'ń' => 'n',
+            'ç' | 'ć' | 'č' => 'c',
+            'š' | 'ś' | 'ş' => 's',
+            'ž' | 'ź' | 'ż' => 'z',
+            'ł' => 'l',
+            'ğ' => 'g',
+            'ý' | 'ÿ' => 'y',
+            other => other,
+        })
+        .collect()
 }
 
 /// A name found in a caller turn; a higher `strength` beats a lower one, equal strength goes
@@ -105,6 +168,10 @@ fn spelled_from(words: &[RawWord<'_>], start: usize) -> Option<String> {
 struct NameCandidate {
     strength: u8,
     name: String,
+    /// Said right after a correction word ("sorry, it's Jon").
+    correction: bool,
+    /// Introduced by the caller about themselves ("I'm Monica Feld", "my name is…").
+    self_introduced: bool,
 }
 
 /// Reads the name after a cue ending just before `start`.
@@ -117,7 +184,12 @@ fn name_at(
     let first = words.get(start)?;
     let weak_strength = if corrected { 2 } else { 1 };
     if is_single_letter(first.text) && first.text.chars().all(char::is_uppercase) {
-        return spelled_from(words, start).map(|name| NameCandidate { strength: 2, name });
+        return spelled_from(words, start).map(|name| NameCandidate {
+            strength: 2,
+            name,
+            correction: corrected,
+            self_introduced: false,
+        });
     }
     let first_lower = name_word(first.text, !strong)?;
     let capitalised = first.text.chars().next().is_some_and(char::is_uppercase);
@@ -150,7 +222,9 @@ fn name_at(
             .map(|c| c.to_lowercase().eq(first_lower.chars().take(1)));
         if same_initial == Some(true) {
             if let Some(first_part) = parts.first_mut() {
-                *first_part = spelled;
+                if fold_accents(first_part) != spelled.to_lowercase() {
+                    *first_part = spelled;
+                }
             }
             strength = 2;
         }
@@ -158,6 +232,8 @@ fn name_at(
     Some(NameCandidate {
         strength,
         name: parts.join(" "),
+        correction: corrected,
+        self_introduced: false,
     })
 }
 
@@ -173,6 +249,17 @@ fn names_in<'w>(words: &'w [RawWord<'_>]) -> impl Iterator<Item = NameCandidate>
             {
                 return None;
             }
+            // "Her name is Luna": a bare "name is" is the caller's only at a clause start.
+            let bare_name_cue = cue.first().is_some_and(|w| w.starts_with("name"));
+            let owned_by_other = i
+                .checked_sub(1)
+                .and_then(|p| words.get(p))
+                .is_some_and(|w| {
+                    !w.clause_end && !in_list(ANSWER_LEAD_INS, &w.text.to_lowercase())
+                });
+            if bare_name_cue && owned_by_other {
+                return None;
+            }
             let corrected = words.get(i.saturating_sub(3)..i).is_some_and(|before| {
                 before.iter().any(|w| {
                     CORRECTION_WORDS
@@ -180,19 +267,31 @@ fn names_in<'w>(words: &'w [RawWord<'_>]) -> impl Iterator<Item = NameCandidate>
                         .any(|c| word_is(w.text, c))
                 })
             });
-            name_at(words, i + cue.len(), strong, corrected)
+            name_at(words, i + cue.len(), strong, corrected).map(|mut c| {
+                c.self_introduced = true;
+                c
+            })
         })
         .next()
     })
 }
 
 /// Words that may precede a bare name given on request ("Sure, Kevin").
-const ANSWER_LEAD_INS: &str = "sure yes yeah yep ok okay um uh oh hi it's its name's";
+const ANSWER_LEAD_INS: &str =
+    "sure yes yeah yep ok okay um uh oh hi hello it's its name's i'm im this is sí si soy";
+
+/// Lead-ins by which a caller introduces themselves, not someone else.
+const SELF_LEAD_INS: &str = "i'm im name's soy";
+
+/// People other than the caller whose names callers give ("under my wife, Jolene").
+const RELATIONS: &str = "wife husband partner son daughter mom mother dad father boss kid \
+    child brother sister grandson granddaughter fiancée fiancé fiance girlfriend boyfriend \
+    esposa esposo hijo hija";
 
 /// Longest clause, in words, still read as a bare name given on request.
 const MAX_NAME_ANSWER_WORDS: usize = 5;
 /// Clauses of a reply searched for a bare name ("Dwayne. Dwayne Ellis. It was…").
-const NAME_ANSWER_CLAUSES: usize = 3;
+const NAME_ANSWER_CLAUSES: usize = 5;
 
 /// A capitalised name given as a short clause in reply to the agent's "may I have your
 /// name?" ("Gail Hoffman.", "Sure, it's Kevin Brown. K E V I N."). It counts like an explicit
@@ -213,19 +312,31 @@ fn name_answer(words: &[RawWord<'_>]) -> Option<NameCandidate> {
         let lead = clause
             .iter()
             .position(|w| !in_list(ANSWER_LEAD_INS, &w.text.to_lowercase()));
-        if let Some(lead) = lead {
+        // "It's under my wife, Jolene Carraway": the name after a relation is theirs.
+        let after_relation = start
+            .checked_sub(1)
+            .and_then(|last| words.get(last))
+            .is_some_and(|w| in_list(RELATIONS, &w.text.to_lowercase()));
+        if let Some(lead) = lead.filter(|_| !after_relation) {
             let body = clause.get(lead..).unwrap_or_default();
             let all_name_words = body.len() <= MAX_NAME_ANSWER_WORDS
                 && body
                     .iter()
                     .all(|w| name_word(w.text, true).is_some() || is_single_letter(w.text));
             if all_name_words {
-                if let Some(candidate) = name_at(words, start + lead, false, true) {
-                    let longer = best.as_ref().is_none_or(|b| {
-                        candidate.name.split_whitespace().count()
-                            > b.name.split_whitespace().count()
-                    });
-                    if longer {
+                let self_introduced = clause
+                    .get(..lead)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|w| in_list(SELF_LEAD_INS, &w.text.to_lowercase()));
+                if let Some(mut candidate) = name_at(words, start + lead, false, true) {
+                    candidate.correction = false;
+                    candidate.self_introduced = self_introduced;
+                    // "Greg Tanaka. I'm Amy Tanaka.": a self-introduction beats a bare name,
+                    // then the fuller name wins.
+                    let rank =
+                        |c: &NameCandidate| (c.self_introduced, c.name.split_whitespace().count());
+                    if best.as_ref().is_none_or(|b| rank(&candidate) > rank(b)) {
                         best = Some(candidate);
                     }
                 }
@@ -246,7 +357,31 @@ fn caller_name(caller: &[PreparedTurn<'_>]) -> Option<String> {
             .flatten();
         answer.into_iter().chain(names_in(&t.words))
     });
-    for candidate in candidates {
+    for mut candidate in candidates {
+        let words = |n: &str| n.split_whitespace().count();
+        if let Some(b) = &best {
+            // "Jon Petersen" then "sorry, it's Jon, no h" or "Katherine with a K": the same
+            // person, so the surname stays and the first name takes the later spelling.
+            let first = |n: &str| n.split_whitespace().next().map(fold_accents);
+            let similar = match (first(&b.name), first(&candidate.name)) {
+                (Some(a), Some(c)) => edit_distance(&a, &c) <= 2,
+                _ => false,
+            };
+            let same_folded = first(&b.name) == first(&candidate.name);
+            if same_folded && words(&candidate.name) <= words(&b.name) {
+                // "Søren Kjær" spelled "S O R E N": keep the name as written.
+                candidate.name.clone_from(&b.name);
+            } else if similar && words(&candidate.name) == 1 && words(&b.name) > 1 {
+                let surname: Vec<&str> = b.name.split_whitespace().skip(1).collect();
+                candidate.name = format!("{} {}", candidate.name, surname.join(" "));
+            }
+            // A different, shorter name said later without a correction is more likely a
+            // word in a sentence ("Wallet, withdrawal methods") than a new name.
+            let different = !similar && words(&candidate.name) < words(&b.name);
+            if different && !candidate.correction && candidate.strength <= b.strength {
+                continue;
+            }
+        }
         if best
             .as_ref()
             .is_none_or(|b| candidate.strength >= b.strength)
@@ -593,6 +728,44 @@ mod tests {
     }
 
     #[test]
+    fn a_corrected_first_name_keeps_the_surname_and_accents_survive_spelling() {
+        assert_eq!(
+            name(&[
+                "My name is Jon Petersen.",
+                "Oh and sorry, it's Jon, no h. J O N."
+            ])
+            .as_deref(),
+            Some("Jon Petersen")
+        );
+        assert_eq!(
+            name(&[
+                "My name is Catherine Ellis.",
+                "Oh, actually, it's Katherine with a K."
+            ])
+            .as_deref(),
+            Some("Katherine Ellis")
+        );
+        assert_eq!(
+            name(&["My name is Søren Kjær.", "It's S O R E N."]).as_deref(),
+            Some("Søren Kjær")
+        );
+        // Someone else's name after "her name is" is not the caller's.
+        assert_eq!(
+            name(&["I need to book a spay for my cat. Her name is Luna."]),
+            None
+        );
+        // A later single word without a correction does not replace a full name.
+        assert_eq!(
+            name(&[
+                "My name is Yusuf Demir.",
+                "Okay, it's Wallet, withdrawal methods."
+            ])
+            .as_deref(),
+            Some("Yusuf Demir")
+        );
+    }
+
+    #[test]
     fn agent_turns_are_never_read() {
         // `extract` only ever receives caller turns; an agent's introduction is simply absent.
         assert_eq!(name(&["yes that's right"]), None);
@@ -627,6 +800,18 @@ mod tests {
             answer("Why do you need it, I just want a price for the Model X"),
             None
         );
+        // A self-introduction beats a bare name in the same reply; a relation's name is theirs.
+        assert_eq!(
+            answer("His, but I handle the bills. Greg Tanaka. I'm Amy Tanaka.").as_deref(),
+            Some("Amy Tanaka")
+        );
+        assert_eq!(answer("It's under my wife, Jolene Carraway."), None);
+        assert_eq!(
+            answer("Sure, I'm Monica Feld. F E L D.").as_deref(),
+            Some("Monica Feld")
+        );
+        // A spelled reference number is not a spelled name.
+        assert_eq!(answer("Yes, it's W O 8 8 1 2."), None);
         // Without the question the same reply is not a name.
         assert_eq!(name(&["Kevin Brown"]), None);
     }

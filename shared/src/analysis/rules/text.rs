@@ -90,23 +90,34 @@ impl<'a> PreparedTurn<'a> {
 }
 
 /// Agent phrases that ask for the caller's name.
-const NAME_QUESTIONS: [&str; 16] = [
+const NAME_QUESTIONS: [&str; 27] = [
+    "name and address",
+    "name and email",
+    "name and number",
+    "name and phone",
     "your name",
     "your full name",
     "your first name",
     "your last name",
+    "the name or",
     "name on the",
     "name for the",
     "a name for",
     "name please",
+    "name?",
     "spell that",
     "who am i speaking",
     "who i'm speaking",
     "who is calling",
     "who's calling",
+    "address it to",
+    "under what name",
+    "whose name",
+    "is this",
     "su nombre",
     "tu nombre",
     "se llama",
+    "nombre de",
 ];
 
 /// True when an agent turn asks for the caller's name. Compares ASCII bytes in place, so
