@@ -174,10 +174,13 @@ fn grievance(norm: &str) -> f64 {
 /// A caller this aggrieved (in one of the turns before, or earlier in the same turn) is being
 /// sarcastic when they praise in a short clause.
 const AGGRIEVED: f64 = -1.4;
+/// A turn this positive ends a grievance: later praise is meant.
+const RECOVERED: f64 = 1.5;
 /// Caller turns looked back on for a grievance.
 const AGGRIEVED_LOOKBACK: usize = 3;
 /// Phrases of sincere thanks or of a fix: praise next to them is meant.
 const SINCERE: &[&str] = &[
+    "thank you",
     "thank you so much",
     "thanks so much",
     "thank you very much",
@@ -305,13 +308,18 @@ pub(super) fn caller_sentiment(speech: &CallerSpeech<'_>) -> Sentiment {
     let mut weighted = 0.0;
     let mut weights = 0.0;
     let mut cue_turns = 0usize;
+    // Where the look-back for a grievance starts: a clearly happy turn ends the grievance.
+    let mut since = 0;
     for (i, turn) in caller.iter().enumerate() {
         let aggrieved = grievances
-            .get(i.saturating_sub(AGGRIEVED_LOOKBACK)..i)
+            .get(i.saturating_sub(AGGRIEVED_LOOKBACK).max(since)..i)
             .unwrap_or_default()
             .iter()
             .any(|g| *g <= AGGRIEVED);
         let score = turn_score(&turn.norm, aggrieved);
+        if score > RECOVERED {
+            since = i + 1;
+        }
         if score != 0.0 {
             cue_turns += 1;
         }
