@@ -45,6 +45,15 @@ pub fn analyze(transcript: &CappedTranscript) -> Analysis {
     let sentiment = sentiment::caller_sentiment(&caller);
     let entities = entities::extract(&caller);
     let intent = intent::classify(&caller, &agent_norm, sentiment);
+    let entities = if entities.topic.is_none() {
+        Entities {
+            topic: entities::fallback_topic(&caller.turns, intent),
+            ..entities
+        }
+        .normalized()
+    } else {
+        entities
+    };
     let signals = lead_score::signals(&caller);
     let lead_score = lead_score::score(intent, &signals, &entities, sentiment);
     let findings = Findings {

@@ -4,7 +4,7 @@
 use super::email::last_email;
 use super::sentiment::word_valence;
 use super::text::{in_list, word_is, words_match, CallerSpeech, PreparedTurn, RawWord};
-use crate::domain::Entities;
+use crate::domain::{Entities, Intent};
 
 /// Longest topic, in words.
 const MAX_TOPIC_WORDS: usize = 6;
@@ -650,6 +650,73 @@ fn first_topic(caller: &[PreparedTurn<'_>]) -> Option<String> {
         (0..turn.words.len()).find_map(|at| {
             topic_after_cue(&turn.words, at).or_else(|| topic_before_cue(&turn.words, at))
         })
+    })
+}
+
+/// Words that introduce the thing a caller talks about ("the listing", "my router").
+const DETERMINERS: &str = "the a an my our your this that his her their";
+
+/// Heads that say nothing about the call ("a question", "the morning", "my wife").
+const VAGUE_HEADS: &str = "question questions thing things bit lot way time times morning \
+    afternoon evening night week weeks month months year years day days call moment minute \
+    minutes second reason wife husband son daughter kid kids guy guys people one ones front \
+    phone number name email other same first last next little few couple whole kind sort \
+    part end problem issue help";
+
+/// Words that end a noun phrase in the opening statement.
+const PHRASE_BREAKS: &str = "and or but because so since if when is are was were do does did \
+    can could would will should to for at on in from with by of about that which who i we you \
+    he she they it just really like um uh";
+
+/// The noun each intent adds to a topic taken from the opening statement.
+fn intent_noun(intent: Intent) -> &'static str {
+    match intent {
+        Intent::Sales => "purchase",
+        Intent::Booking => "appointment",
+        Intent::Complaint => "complaint",
+        Intent::Support => "support",
+        Intent::Info => "inquiry",
+    }
+}
+
+/// A topic when no cue phrase named one: the first concrete noun phrase of the caller's
+/// opening turns ("my delivery", "the solar panels") with the intent's noun ("delivery
+/// complaint").
+pub(super) fn fallback_topic(caller: &[PreparedTurn<'_>], intent: Intent) -> Option<String> {
+    let phrase = caller
+        .iter()
+        .filter(|t| t.words.len() >= 4)
+        .take(2)
+        .find_map(|turn| {
+            let words = &turn.words;
+            (0..words.len()).find_map(|i| {
+                let det = words.get(i)?;
+                if det.clause_end || !in_list(DETERMINERS, &det.text.to_lowercase()) {
+                    return None;
+                }
+                let mut parts: Vec<String> = Vec::new();
+                for w in words.get(i + 1..)?.iter().take(3) {
+                    let lower = w.text.to_lowercase();
+                    let wordlike = lower.chars().all(|c| c.is_alphanumeric() || c == '-')
+                        && lower.chars().any(char::is_alphabetic);
+                    if !wordlike || in_list(PHRASE_BREAKS, &lower) || in_list(FILLERS, &lower) {
+                        break;
+                    }
+                    parts.push(lower);
+                    if w.clause_end {
+                        break;
+                    }
+                }
+                let head = parts.last()?;
+                (!in_list(VAGUE_HEADS, head) && !in_list(DETERMINERS, head))
+                    .then(|| parts.join(" "))
+            })
+        })?;
+    let noun = intent_noun(intent);
+    Some(if phrase.split_whitespace().any(|w| w == noun) {
+        phrase
+    } else {
+        format!("{phrase} {noun}")
     })
 }
 
