@@ -43,28 +43,30 @@ pub fn analyze(transcript: &CappedTranscript) -> Analysis {
     );
 
     let sentiment = sentiment::caller_sentiment(&caller);
-    let entities = entities::extract(&caller);
+    // The summary quotes only a topic the caller named ("calling about my router"); the
+    // guessed one below reads badly in a sentence but still files the call.
+    let named = entities::extract(&caller);
     let intent = intent::classify(&caller, &agent_norm, sentiment);
-    let entities = if entities.topic.is_none() {
-        Entities {
-            topic: entities::fallback_topic(&caller.turns, intent),
-            ..entities
-        }
-        .normalized()
-    } else {
-        entities
-    };
     let signals = lead_score::signals(&caller);
-    let lead_score = lead_score::score(intent, &signals, &entities, sentiment);
+    let lead_score = lead_score::score(intent, &signals, &named, sentiment);
     let findings = Findings {
         intent,
-        entities: &entities,
+        entities: &named,
         signals: &signals,
         sentiment,
         lead_score,
     };
     let summary = summary::summarize(&findings);
     let next_action = summary::next_action(&findings);
+    let entities = if named.topic.is_none() {
+        Entities {
+            topic: entities::fallback_topic(&caller.turns, intent),
+            ..named
+        }
+        .normalized()
+    } else {
+        named
+    };
     Analysis {
         sentiment,
         lead_score,
