@@ -363,7 +363,7 @@ impl NotifierConfig {
 /// stored rows with. Read from the same variables as the analyzer's config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalyzerIdentity {
-    /// `rules-v1` or `provider:model`.
+    /// `rules-v2` or `provider:model`.
     pub name: String,
     /// The prompt version (LLM only).
     pub prompt_version: Option<String>,
@@ -1098,7 +1098,7 @@ mod tests {
         assert_eq!(
             rules.analyzer,
             AnalyzerIdentity {
-                name: "rules-v1".into(),
+                name: "rules-v2".into(),
                 prompt_version: None
             }
         );
@@ -1127,7 +1127,7 @@ mod tests {
             let identity = AnalyzerIdentity::from_lookup(&lookup(&pairs)).unwrap();
             let analyzer = AnalyzerConfig::from_lookup(&lookup(&pairs)).unwrap();
             let (name, prompt) = match &analyzer.analyzer {
-                AnalyzerKind::Rules => ("rules-v1".to_string(), None),
+                AnalyzerKind::Rules => ("rules-v2".to_string(), None),
                 AnalyzerKind::Llm(llm) => (
                     llm.analyzer_name(),
                     Some(llm.settings.prompt_version.clone()),

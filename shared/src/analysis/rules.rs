@@ -19,8 +19,10 @@ use crate::domain::{
     Analysis, CappedTranscript, Entities, Intent, LeadScore, Role, Sentiment, Summary,
 };
 
-/// Name and version recorded in the Analytics row.
-pub const RULES_ANALYZER_VERSION: &str = "rules-v1";
+/// Name and version recorded in the Analytics row. Bumped whenever the rules change what
+/// they output: a stored analysis of another version is redone on redelivery or backfill
+/// (`--reanalyze`), never silently kept. v2: the analysis-quality rework (issue #9).
+pub const RULES_ANALYZER_VERSION: &str = "rules-v2";
 
 /// The rules analyzer's mood for a single utterance (−1..=1), `None` when it has no cue.
 pub fn utterance_sentiment(text: &str) -> Option<f64> {
@@ -120,8 +122,8 @@ mod tests {
     }
 
     #[test]
-    fn the_version_is_rules_v1() {
-        assert_eq!(RULES_ANALYZER_VERSION, "rules-v1");
+    fn the_version_is_rules_v2() {
+        assert_eq!(RULES_ANALYZER_VERSION, "rules-v2");
     }
 
     use Role::{Agent as A, Caller as C};

@@ -85,7 +85,7 @@ impl BackfillEnv {
         self.db
             .execute(
                 r#"INSERT INTO "Analytics" ("callId", sentiment, "leadScore", intent, analyzer)
-                   SELECT 'call-' || g, 0.1, 50, 'info', 'rules-v1' FROM generate_series(10, $1, 10) g"#,
+                   SELECT 'call-' || g, 0.1, 50, 'info', 'rules-v2' FROM generate_series(10, $1, 10) g"#,
                 &[&count],
             )
             .await
