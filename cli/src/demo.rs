@@ -238,7 +238,7 @@ fn to_record(event: &CallCompleted, index: usize) -> SqsMessage {
 
 /// AWS config only when an AWS target is configured: otherwise the demo needs no AWS at all,
 /// and the SDK's region lookup (which may probe an instance metadata endpoint) is skipped.
-async fn aws_config(config: &AnalyzerConfig) -> aws_config::SdkConfig {
+pub(crate) async fn aws_config(config: &AnalyzerConfig) -> aws_config::SdkConfig {
     if config.hot_leads_topic_arn.is_some() || config.dead_letter_queue_url.is_some() {
         postcall::config::aws_sdk_config().await
     } else {

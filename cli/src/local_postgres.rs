@@ -80,7 +80,7 @@ fn describe(url: &str) -> String {
 }
 
 /// Creates the URL's database when the server says it does not exist.
-async fn ensure_database(url: &str) -> anyhow::Result<()> {
+pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
     let config = tokio_postgres::Config::from_str(url).context("DATABASE_URL does not parse")?;
     match config.connect(NoTls).await {
         Ok(_) => Ok(()),

@@ -5,10 +5,12 @@
 //! postcall eval --data FILE.jsonl [--analyzer rules|llm] [--json] [--check] [--worst N] [--explain ID]
 //! postcall migrate [--database-url URL]                    apply migrations/ to DATABASE_URL
 //! postcall backfill [--dry-run] [--since T] [--until T] [--limit N] [--agent-id A] [--reanalyze] [--cursor C]
+//! postcall bench [--quick] [--json FILE]                  speed, memory and query numbers
 //! postcall mock-llm [--port N] [--latency-ms N] [--faults LIST]   a local OpenAI-compatible server
 //! ```
 
 mod backfill;
+mod bench;
 mod dataset;
 mod demo;
 mod eval;
@@ -40,13 +42,24 @@ const USAGE: &str = "usage:
   postcall bridge [--serve]
       Drains call.completed from NATS JetStream (NATS_URL, NATS_STREAM, ...) into
       ANALYZER_QUEUE_URL once, or with --serve keeps draining (for a container).
+  postcall bench [--quick] [--json FILE] [--database-url URL] [--binary PATH]
+      Measures the rules analyzer, the analyzer handler (1 000 calls, simulated LLM latency 0
+      and 300 ms, concurrency 10 and 50), cold start and peak RSS, backfill and bridge
+      throughput and the dashboard queries at 1 M calls, on the local Postgres (database
+      postcall_bench), NATS and OpenAI-compatible server; prints a report (docs/benchmarks.md).
+      Build with --release for real numbers; --quick is a small smoke run.
   postcall mock-llm [--port 8089] [--latency-ms 0] [--faults ok,429:1,500,timeout,slow:MS,...]
       Serves OpenAI Chat Completions on 127.0.0.1 with answers from the offline analyzer; the
       faults repeat in order (malformed, garbage, out-of-range, unknown-intent, refusal,
       length, 401, 400 too). Point LLM_BASE_URL at the URL it prints.";
 
-/// Options that take no value.
-const SWITCHES: &[&str] = &["dry-run", "reanalyze", "serve", "json", "check"];
+/// Options that take no value (`--json` takes a file for `bench`, none for `eval`).
+fn switches(command: &str) -> &'static [&'static str] {
+    match command {
+        "bench" => &["quick"],
+        _ => &["dry-run", "reanalyze", "serve", "json", "check"],
+    }
+}
 
 /// Parsed command line.
 struct Args {
@@ -65,7 +78,9 @@ impl Args {
             };
             let (name, value) = match name.split_once('=') {
                 Some((n, v)) => (n.to_string(), v.to_string()),
-                None if SWITCHES.contains(&name) => (name.to_string(), "true".to_string()),
+                None if switches(&command).contains(&name) => {
+                    (name.to_string(), "true".to_string())
+                }
                 None => (
                     name.to_string(),
                     raw.next()
@@ -104,12 +119,24 @@ impl Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // Logs go to stderr (warnings and up unless RUST_LOG says otherwise): stdout is for results.
-    lambda_runtime::tracing::subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_env_filter(
-            lambda_runtime::tracing::subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| lambda_runtime::tracing::subscriber::EnvFilter::new("warn")),
+    // The bench times the analyzer's `record` spans whatever the log level, so the level
+    // filters the log output only.
+    use lambda_runtime::tracing::subscriber::{
+        filter::filter_fn, layer::SubscriberExt as _, util::SubscriberInitExt as _, EnvFilter,
+        Layer as _,
+    };
+    lambda_runtime::tracing::subscriber::registry()
+        .with(
+            lambda_runtime::tracing::subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_filter(
+                    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+                ),
+        )
+        .with(
+            bench::RecordTimer
+                .with_filter(filter_fn(|meta| meta.is_span() && meta.name() == "record")),
         )
         .init();
     let args = Args::parse()?;
@@ -221,6 +248,16 @@ async fn main() -> anyhow::Result<()> {
                 // A drain returns when the stream is empty or SQS fails: pause, then go on.
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
+        }
+        "bench" => {
+            args.reject_unknown(&["quick", "json", "database-url", "binary"])?;
+            bench::run(bench::BenchOptions {
+                quick: args.switch("quick"),
+                json: args.flag("json").map(str::to_string),
+                database_url: args.flag("database-url").map(str::to_string),
+                binary: args.flag("binary").map(str::to_string),
+            })
+            .await
         }
         "mock-llm" => {
             args.reject_unknown(&["port", "latency-ms", "faults"])?;
