@@ -37,6 +37,10 @@
 //! | `HOT_LEADS_TOPIC_ARN` | SNS topic for hot leads; unset: hot leads are only logged | — |
 //! | `DEAD_LETTER_QUEUE_URL` | SQS queue for permanent failures; unset: they are reported as batch item failures and the queue's redrive policy moves them | — |
 
+mod dashboard;
+
+pub use dashboard::{DashboardAuth, DashboardConfig, TokenSource, DASHBOARD_TOKEN_MIN_CHARS};
+
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use crate::{

@@ -4,6 +4,7 @@
 pub mod analyze_batch;
 pub mod backfill;
 pub mod bridge;
+pub mod dashboard;
 pub mod notify;
 
 use lambda_runtime::Diagnostic;

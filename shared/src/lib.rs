@@ -2,7 +2,9 @@
 //!
 //! - [`domain`]: pure types that cannot hold bad values (`CallId`, `Transcript`, `Analysis`…).
 //! - [`analysis`]: the analyzers (the offline `rules` analyzer and the LLM).
-//! - [`handlers`]: one async fn per Lambda, `(&Deps, LambdaEvent<E>) -> Result<R, HandlerError>`.
+//! - [`handlers`]: one async fn per Lambda, `(&Deps, LambdaEvent<E>) -> Result<R, HandlerError>`;
+//!   the dashboard's is `(&Deps, &http::Request) -> http::Response`, for its Function URL and the
+//!   CLI's local server.
 //! - [`batch`]: the one SQS partial-batch runner.
 //! - [`adapters`]: Postgres, SQS, SNS, Secrets Manager, the LLM endpoint, the Slack webhook.
 //! - [`slack_message`]: the hot-lead Block Kit message, escaped and cut to Slack's limits.

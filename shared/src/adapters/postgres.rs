@@ -253,6 +253,128 @@ pub struct SentimentPoint {
     pub average_sentiment: f64,
 }
 
+/// [`TOP_LEADS_24H_SQL`] with its window and row count as parameters (`$1` hours, `$2` rows)
+/// and the agent and end time added. Ties in score go to the latest call, then the id, so that
+/// the same data always lists the same way. The filter and join are the seed's, so the range
+/// scan of `"Call_endedAt_idx"` still serves it.
+pub const TOP_LEADS_SQL: &str = r#"SELECT c.id::text, c."fromNumber"::text, a."leadScore", a.intent, a.entities,
+       c."agentId"::text, c."endedAt"::timestamptz
+FROM "Call" c JOIN "Analytics" a ON a."callId" = c.id
+WHERE c."endedAt" > now() - make_interval(hours => $1)
+ORDER BY a."leadScore" DESC, c."endedAt" DESC, c.id
+LIMIT $2"#;
+
+/// [`SENTIMENT_TREND_7D_SQL`] with its window as a parameter (`$1` days) and the number of
+/// calls behind each average added.
+pub const SENTIMENT_TREND_SQL: &str = r#"SELECT c."agentId"::text, date_trunc('day', c."endedAt")::timestamptz d, AVG(a.sentiment) avg_sent,
+       count(*) calls
+FROM "Call" c JOIN "Analytics" a ON a."callId" = c.id
+WHERE c."endedAt" > now() - make_interval(days => $1)
+GROUP BY 1, 2 ORDER BY 1, 2"#;
+
+/// One call for the dashboard's detail view: the call, its analytics row (NULLs when not
+/// analyzed) and at most `$2` turns in order, one row per turn (one row of NULL turn columns
+/// when it has none). `$1` is the call id.
+pub const CALL_DETAIL_SQL: &str = r#"SELECT c.id::text AS call_id, c."fromNumber"::text AS from_number, c."agentId"::text AS agent_id,
+       c."startedAt"::timestamptz AS call_started_at, c."endedAt"::timestamptz AS call_ended_at,
+       a.sentiment, a."leadScore" AS lead_score, a.intent, a.entities, a.summary,
+       a."nextAction" AS next_action, a.metrics, a.analyzer, a."computedAt" AS computed_at,
+       a.truncated,
+       t.role, t.text, t.started_at AS turn_started_at, t.ended_at AS turn_ended_at
+FROM "Call" c
+LEFT JOIN "Analytics" a ON a."callId" = c.id
+LEFT JOIN LATERAL (
+    SELECT t.role::text AS role, t.text::text AS text, t."startedAt"::timestamptz AS started_at,
+           t."endedAt"::timestamptz AS ended_at, t.id::text AS id
+    FROM "Turn" t WHERE t."callId" = c.id
+    ORDER BY t."startedAt" NULLS LAST, t.id
+    LIMIT $2
+) t ON true
+WHERE c.id = $1
+ORDER BY t.started_at NULLS LAST, t.id"#;
+
+/// Most turns [`PgStore::call_detail`] returns; a longer call is cut there and says so.
+pub const CALL_DETAIL_MAX_TURNS: usize = 1000;
+
+/// One row of [`TOP_LEADS_SQL`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardLead {
+    /// The seed query's columns.
+    pub lead: TopLead,
+    /// The agent.
+    pub agent_id: Option<String>,
+    /// When the call ended.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// One row of [`SENTIMENT_TREND_SQL`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendPoint {
+    /// The seed query's columns.
+    pub point: SentimentPoint,
+    /// Analyzed calls behind the average.
+    pub calls: i64,
+}
+
+/// A call as the dashboard shows it: [`CALL_DETAIL_SQL`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallDetail {
+    /// The call's id.
+    pub call_id: String,
+    /// The caller's number.
+    pub from_number: Option<String>,
+    /// The agent.
+    pub agent_id: Option<String>,
+    /// When the call started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Its analytics row; `None` when the call was not analyzed (yet).
+    pub analytics: Option<DetailAnalytics>,
+    /// Its turns in order, at most [`CALL_DETAIL_MAX_TURNS`].
+    pub turns: Vec<DetailTurn>,
+    /// Whether the call has more turns than were returned.
+    pub turns_truncated: bool,
+}
+
+/// The analytics columns the detail view shows, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetailAnalytics {
+    /// Caller sentiment, −1..=1.
+    pub sentiment: f64,
+    /// Lead score, 0..=100.
+    pub lead_score: i32,
+    /// Intent.
+    pub intent: String,
+    /// Entities JSON (`name`, `email`, `topic`).
+    pub entities: serde_json::Value,
+    /// Summary.
+    pub summary: String,
+    /// Next action.
+    pub next_action: String,
+    /// Call metrics JSON; `None` for rows written before metrics existed.
+    pub metrics: Option<serde_json::Value>,
+    /// Analyzer that wrote the row.
+    pub analyzer: String,
+    /// When it was written.
+    pub computed_at: DateTime<Utc>,
+    /// Whether only the capped transcript was analyzed.
+    pub truncated: bool,
+}
+
+/// One turn of a [`CallDetail`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetailTurn {
+    /// The role as the bridge wrote it.
+    pub role: String,
+    /// What was said.
+    pub text: String,
+    /// When it started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
 /// Result of [`PgStore::claim_notification`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotificationClaim {
@@ -682,6 +804,142 @@ impl PgStore {
                 })
             })
             .collect()
+    }
+
+    /// The top leads of the last `hours`, at most `limit` of them: [`TOP_LEADS_SQL`].
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn top_leads(
+        &self,
+        hours: i32,
+        limit: i64,
+    ) -> Result<Vec<DashboardLead>, StoreError> {
+        let operation = || format!("query top leads of the last {hours} h");
+        let (hours_param, limit_param) = (&hours, &limit);
+        let rows = self
+            .run(operation, |c| async move {
+                c.client
+                    .query(TOP_LEADS_SQL, &[hours_param, limit_param])
+                    .await
+            })
+            .await?;
+        let read = |e| StoreError::Query {
+            operation: operation(),
+            source: e,
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(DashboardLead {
+                    lead: top_lead(row).map_err(read)?,
+                    agent_id: row.try_get(5).map_err(read)?,
+                    ended_at: row.try_get(6).map_err(read)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Average caller sentiment per agent and day over the last `days`:
+    /// [`SENTIMENT_TREND_SQL`].
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn sentiment_trend(&self, days: i32) -> Result<Vec<TrendPoint>, StoreError> {
+        let operation = || format!("query the {days}-day sentiment trend");
+        let days_param = &days;
+        let rows = self
+            .run(operation, |c| async move {
+                c.client.query(SENTIMENT_TREND_SQL, &[days_param]).await
+            })
+            .await?;
+        let read = |e| StoreError::Query {
+            operation: operation(),
+            source: e,
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(TrendPoint {
+                    point: SentimentPoint {
+                        agent_id: row.try_get(0).map_err(read)?,
+                        day: row.try_get(1).map_err(read)?,
+                        average_sentiment: row.try_get(2).map_err(read)?,
+                    },
+                    calls: row.try_get(3).map_err(read)?,
+                })
+            })
+            .collect()
+    }
+
+    /// One call with its analytics and transcript for the dashboard: [`CALL_DETAIL_SQL`].
+    /// `Ok(None)` when no `"Call"` row has this id.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn call_detail(&self, call_id: &CallId) -> Result<Option<CallDetail>, StoreError> {
+        let operation = || format!("load call {call_id} for the dashboard");
+        // One more than shown, to know whether the call was cut.
+        let limit = i64::try_from(CALL_DETAIL_MAX_TURNS + 1).unwrap_or(i64::MAX);
+        let limit = &limit;
+        let rows = self
+            .run(operation, |c| async move {
+                c.client
+                    .query(CALL_DETAIL_SQL, &[&call_id.as_str(), limit])
+                    .await
+            })
+            .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let read = |e: tokio_postgres::Error| StoreError::Query {
+            operation: operation(),
+            source: e,
+        };
+        let analytics = match first
+            .try_get::<_, Option<String>>("analyzer")
+            .map_err(read)?
+        {
+            None => None,
+            Some(analyzer) => Some(DetailAnalytics {
+                sentiment: first.try_get("sentiment").map_err(read)?,
+                lead_score: first.try_get("lead_score").map_err(read)?,
+                intent: first.try_get("intent").map_err(read)?,
+                entities: first.try_get("entities").map_err(read)?,
+                summary: first.try_get("summary").map_err(read)?,
+                next_action: first.try_get("next_action").map_err(read)?,
+                metrics: first.try_get("metrics").map_err(read)?,
+                analyzer,
+                computed_at: first.try_get("computed_at").map_err(read)?,
+                truncated: first.try_get("truncated").map_err(read)?,
+            }),
+        };
+        let mut turns = Vec::with_capacity(rows.len().min(CALL_DETAIL_MAX_TURNS));
+        for row in &rows {
+            // The LATERAL join gives a call without turns one row of NULL turn columns.
+            let Some(role) = row.try_get::<_, Option<String>>("role").map_err(read)? else {
+                continue;
+            };
+            turns.push(DetailTurn {
+                role,
+                text: row
+                    .try_get::<_, Option<String>>("text")
+                    .map_err(read)?
+                    .unwrap_or_default(),
+                started_at: row.try_get("turn_started_at").map_err(read)?,
+                ended_at: row.try_get("turn_ended_at").map_err(read)?,
+            });
+        }
+        let turns_truncated = turns.len() > CALL_DETAIL_MAX_TURNS;
+        turns.truncate(CALL_DETAIL_MAX_TURNS);
+        Ok(Some(CallDetail {
+            call_id: first.try_get("call_id").map_err(read)?,
+            from_number: first.try_get("from_number").map_err(read)?,
+            agent_id: first.try_get("agent_id").map_err(read)?,
+            started_at: first.try_get("call_started_at").map_err(read)?,
+            ended_at: first.try_get("call_ended_at").map_err(read)?,
+            analytics,
+            turns,
+            turns_truncated,
+        }))
     }
 
     /// Hot leads among calls that ended since `since`: score at or above the policy's, intent

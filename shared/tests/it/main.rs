@@ -8,6 +8,7 @@
 mod analyzer;
 mod backfill;
 mod bridge;
+mod dashboard;
 mod helpers;
 mod llm;
 mod migrations;

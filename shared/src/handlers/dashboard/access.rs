@@ -1,0 +1,350 @@
+//! Who may read the dashboard: the bearer token, the session cookie it is exchanged for, and
+//! the constant-time checks of both.
+//!
+//! The token is the only credential. A browser cannot send an `Authorization` header when it
+//! loads a page, so `GET /?token=…` (a link `postcall dashboard` prints, or one an operator
+//! builds) exchanges a valid token for a session cookie and redirects to the same page without
+//! the token. The cookie is `HttpOnly` (page scripts never see it), `SameSite=Strict`, `Secure`
+//! over HTTPS, and holds no token: it is `v1.<expiry>.<HMAC-SHA256(token, expiry)>`, valid for
+//! [`SESSION_TTL_SECS`]. The function stays stateless (any container verifies any cookie), and
+//! rotating the token ends every session.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+use tokio::{sync::Mutex, time::Instant};
+use tracing::warn;
+
+use crate::{
+    adapters::secrets::{SecretError, SecretsStore},
+    config::{TokenSource, DASHBOARD_TOKEN_MIN_CHARS},
+    error::{Classified, ErrorClass},
+    secret::Secret,
+};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "postcall_session";
+
+/// How long a session cookie is valid: a working day.
+pub const SESSION_TTL_SECS: u64 = 12 * 60 * 60;
+
+/// A token fetched from Secrets Manager that failed to match is fetched again (it may have been
+/// rotated) at most this often, so wrong tokens cannot drive calls to Secrets Manager.
+const REFRESH_AFTER: Duration = Duration::from_secs(300);
+
+/// The token could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// Secrets Manager failed (network, AccessDenied, not found).
+    #[error("read the dashboard token")]
+    Secret(#[from] SecretError),
+    /// The secret holds no usable token.
+    #[error(
+        "secret {arn} holds no dashboard token of at least {DASHBOARD_TOKEN_MIN_CHARS} characters"
+    )]
+    BadSecret {
+        /// The secret's ARN.
+        arn: String,
+    },
+}
+
+impl Classified for AccessError {
+    fn class(&self) -> ErrorClass {
+        // Both are fixed by a deploy or a corrected secret; the next request then succeeds.
+        match self {
+            AccessError::Secret(_) | AccessError::BadSecret { .. } => ErrorClass::Transient,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            AccessError::Secret(_) => "SecretFetch",
+            AccessError::BadSecret { .. } => "SecretFormat",
+        }
+    }
+}
+
+/// The dashboard's bearer token: given, or fetched from Secrets Manager on first use and kept.
+pub(crate) struct TokenStore {
+    source: TokenSource,
+    secrets: Option<SecretsStore>,
+    cached: Mutex<Option<(Secret<String>, Instant)>>,
+}
+
+impl TokenStore {
+    pub(crate) fn new(source: TokenSource, secrets: Option<SecretsStore>) -> Self {
+        Self {
+            source,
+            secrets,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// The current token when `check` accepts it. A token from Secrets Manager that does not
+    /// pass is fetched again (at most every [`REFRESH_AFTER`]) and checked once more, so a
+    /// rotation is picked up without a redeploy.
+    pub(crate) async fn matching_token(
+        &self,
+        check: impl Fn(&[u8]) -> bool,
+    ) -> Result<Option<Secret<String>>, AccessError> {
+        let arn = match &self.source {
+            TokenSource::Token(token) => {
+                return Ok(check(token.expose().as_bytes()).then(|| token.clone()))
+            }
+            TokenSource::SecretArn(arn) => arn,
+        };
+        let mut cached = self.cached.lock().await;
+        if let Some((token, fetched_at)) = cached.as_ref() {
+            if check(token.expose().as_bytes()) {
+                return Ok(Some(token.clone()));
+            }
+            if fetched_at.elapsed() < REFRESH_AFTER {
+                return Ok(None);
+            }
+        }
+        let token = self.fetch(arn).await?;
+        let matched = check(token.expose().as_bytes()).then(|| token.clone());
+        if cached.is_some() {
+            warn!("a presented dashboard credential did not match; fetched the token again in case it was rotated");
+        }
+        *cached = Some((token, Instant::now()));
+        Ok(matched)
+    }
+
+    async fn fetch(&self, arn: &str) -> Result<Secret<String>, AccessError> {
+        let bad = || AccessError::BadSecret {
+            arn: arn.to_owned(),
+        };
+        let secrets = self.secrets.as_ref().ok_or_else(bad)?;
+        let raw = secrets.fetch_string(arn).await?;
+        token_from_secret(raw.expose())
+            .map(Secret::new)
+            .ok_or_else(bad)
+    }
+}
+
+/// The token in a secret: plain text, or JSON with `token`.
+fn token_from_secret(raw: &str) -> Option<String> {
+    let token = serde_json::from_str::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| v.get("token")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| raw.to_owned());
+    let token = token.trim().to_owned();
+    (token.chars().count() >= DASHBOARD_TOKEN_MIN_CHARS).then_some(token)
+}
+
+/// Compares two secrets in time that depends on neither: both are hashed to 32 bytes first (so
+/// the length leaks nothing), then every byte is compared.
+pub(crate) fn constant_time_eq(presented: &[u8], expected: &[u8]) -> bool {
+    let a = Sha256::digest(presented);
+    let b = Sha256::digest(expected);
+    let diff = a
+        .iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // Keeps the optimizer from turning the fold into an early exit.
+    std::hint::black_box(diff) == 0
+}
+
+/// HMAC-SHA256 (RFC 2104), a few lines over `sha2` rather than another crate.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        for (slot, byte) in block.iter_mut().zip(Sha256::digest(key).iter()) {
+            *slot = *byte;
+        }
+    } else {
+        for (slot, byte) in block.iter_mut().zip(key) {
+            *slot = *byte;
+        }
+    }
+    let inner_pad: Vec<u8> = block.iter().map(|b| b ^ 0x36).collect();
+    let outer_pad: Vec<u8> = block.iter().map(|b| b ^ 0x5c).collect();
+    let inner = Sha256::new()
+        .chain_update(&inner_pad)
+        .chain_update(message)
+        .finalize();
+    let outer = Sha256::new()
+        .chain_update(&outer_pad)
+        .chain_update(inner)
+        .finalize();
+    let mut mac = [0u8; 32];
+    for (slot, byte) in mac.iter_mut().zip(outer.iter()) {
+        *slot = *byte;
+    }
+    mac
+}
+
+fn session_mac(token: &[u8], expires_at: u64) -> String {
+    hmac_sha256(
+        token,
+        format!("postcall-dashboard-session:v1:{expires_at}").as_bytes(),
+    )
+    .iter()
+    .map(|b| format!("{b:02x}"))
+    .collect()
+}
+
+/// A session cookie's value for `token`, valid until `now` + [`SESSION_TTL_SECS`].
+pub(crate) fn session_value(token: &[u8], now: SystemTime) -> String {
+    let expires_at = unix_secs(now).saturating_add(SESSION_TTL_SECS);
+    format!("v1.{expires_at}.{}", session_mac(token, expires_at))
+}
+
+/// Whether a session cookie's value was made with `token` and has not expired at `now`.
+pub(crate) fn session_is_valid(value: &str, token: &[u8], now: SystemTime) -> bool {
+    let mut parts = value.split('.');
+    let (Some("v1"), Some(expiry), Some(mac), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Ok(expires_at) = expiry.parse::<u64>() else {
+        return false;
+    };
+    // The MAC is checked whatever the expiry, so the time taken says nothing about it.
+    let is_authentic = constant_time_eq(mac.as_bytes(), session_mac(token, expires_at).as_bytes());
+    is_authentic && expires_at > unix_secs(now)
+}
+
+fn unix_secs(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+pub(crate) fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|pair| {
+        let (n, v) = pair.split_once('=')?;
+        (n.trim() == name).then(|| v.trim())
+    })
+}
+
+/// The token of an `Authorization: Bearer …` header value.
+pub(crate) fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // Test cases 2 and 6 (a key longer than the block).
+        assert_eq!(
+            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            hex(&hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_values() {
+        assert!(constant_time_eq(
+            b"a-long-enough-token",
+            b"a-long-enough-token"
+        ));
+        assert!(!constant_time_eq(
+            b"a-long-enough-token",
+            b"a-long-enough-tokem"
+        ));
+        assert!(!constant_time_eq(
+            b"a-long-enough-token",
+            b"a-long-enough-token-and-more"
+        ));
+        assert!(!constant_time_eq(b"", b"a-long-enough-token"));
+    }
+
+    #[test]
+    fn sessions_expire_and_belong_to_one_token() {
+        let token = b"the-dashboard-token-1234";
+        let issued = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let value = session_value(token, issued);
+        assert!(value.starts_with("v1.1800043200."), "{value}");
+        assert!(session_is_valid(&value, token, issued));
+        assert!(session_is_valid(
+            &value,
+            token,
+            issued + Duration::from_secs(SESSION_TTL_SECS - 1)
+        ));
+        assert!(!session_is_valid(
+            &value,
+            token,
+            issued + Duration::from_secs(SESSION_TTL_SECS)
+        ));
+        // Rotating the token ends the session.
+        assert!(!session_is_valid(
+            &value,
+            b"the-rotated-token-567890",
+            issued
+        ));
+        // A later expiry cannot be written in without the token.
+        let forged = value.replace("1800043200", "1900000000");
+        assert!(!session_is_valid(&forged, token, issued));
+        for junk in ["", "v1", "v1.x.y", "v2.1800043200.00", "v1.1.2.3"] {
+            assert!(!session_is_valid(junk, token, issued), "{junk}");
+        }
+        assert!(!value.contains("the-dashboard-token"));
+    }
+
+    #[test]
+    fn headers_are_read_leniently_but_exactly() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer   abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearer"), None);
+        assert_eq!(
+            cookie("a=1; postcall_session=v1.2.x; b=3", SESSION_COOKIE),
+            Some("v1.2.x")
+        );
+        assert_eq!(cookie("xpostcall_session=1", SESSION_COOKIE), None);
+        assert_eq!(cookie("", SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn tokens_are_read_from_plain_or_json_secrets() {
+        assert_eq!(
+            token_from_secret("  0123456789abcdef0123\n").as_deref(),
+            Some("0123456789abcdef0123")
+        );
+        assert_eq!(
+            token_from_secret(r#"{"token":"0123456789abcdef0123"}"#).as_deref(),
+            Some("0123456789abcdef0123")
+        );
+        assert_eq!(token_from_secret("short"), None);
+        assert_eq!(token_from_secret(r#"{"token":""}"#), None);
+    }
+
+    #[tokio::test]
+    async fn a_given_token_is_checked_without_secrets_manager() {
+        let store = TokenStore::new(
+            TokenSource::Token(Secret::new("the-dashboard-token-1234".into())),
+            None,
+        );
+        let right = store
+            .matching_token(|t| constant_time_eq(b"the-dashboard-token-1234", t))
+            .await
+            .unwrap();
+        let wrong = store
+            .matching_token(|t| constant_time_eq(b"the-dashboard-token-1235", t))
+            .await
+            .unwrap();
+        assert!(right.is_some() && wrong.is_none());
+    }
+}
