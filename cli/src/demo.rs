@@ -198,6 +198,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         "{}",
         table::render(&["call", "from", "score", "name", "email"], &rows)
     );
+    println!("\nDashboard: DASHBOARD_TOKEN=$(openssl rand -hex 24) postcall dashboard --port 8080 (with this demo's --database-url, if given), then open http://127.0.0.1:8080 through the link it prints");
     Ok(())
 }
 

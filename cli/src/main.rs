@@ -4,6 +4,7 @@
 //! postcall demo [--analyzer rules] [--database-url URL]   run the pipeline end to end on sample calls
 //! postcall eval --data FILE.jsonl [--analyzer rules|llm] [--json] [--check] [--worst N] [--explain ID]
 //! postcall migrate [--database-url URL]                    apply migrations/ to DATABASE_URL
+//! postcall dashboard [--port 8080] [--database-url URL]   the dashboard on 127.0.0.1 (DASHBOARD_TOKEN)
 //! postcall backfill [--dry-run] [--since T] [--until T] [--limit N] [--agent-id A] [--reanalyze] [--cursor C]
 //! postcall bench [--quick] [--json FILE]                  speed, memory and query numbers
 //! postcall mock-llm [--port N] [--latency-ms N] [--faults LIST]   a local OpenAI-compatible server
@@ -11,6 +12,7 @@
 
 mod backfill;
 mod bench;
+mod dashboard;
 mod dataset;
 mod demo;
 mod eval;
@@ -35,6 +37,10 @@ const USAGE: &str = "usage:
       --explain ID prints one call turn by turn with the rules analyzer's mood per caller turn.
   postcall migrate [--database-url URL]
       Applies migrations/ to DATABASE_URL.
+  postcall dashboard [--port 8080] [--database-url URL]
+      Serves the dashboard (top leads, sentiment trend per agent, each call's transcript) on
+      127.0.0.1 from DATABASE_URL, else the demo database. DASHBOARD_TOKEN (16+ characters) is
+      required; it prints the link to open, which trades the token for a session cookie.
   postcall backfill [--dry-run] [--since T] [--until T] [--limit N] [--agent-id A] [--reanalyze]
                     [--cursor C] [--database-url URL]
       Enqueues calls without analytics (older than BACKFILL_GRACE, newer than BACKFILL_LOOKBACK)
@@ -185,6 +191,18 @@ async fn main() -> anyhow::Result<()> {
                 println!("migrations: applied {applied:?}");
             }
             Ok(())
+        }
+        "dashboard" => {
+            args.reject_unknown(&["port", "database-url"])?;
+            dashboard::run(dashboard::DashboardOptions {
+                port: args
+                    .flag("port")
+                    .unwrap_or("8080")
+                    .parse()
+                    .context("--port takes a port number")?,
+                database_url: args.flag("database-url").map(str::to_string),
+            })
+            .await
         }
         "backfill" => {
             args.reject_unknown(&[
