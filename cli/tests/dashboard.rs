@@ -291,6 +291,15 @@ async fn chromium_shows_the_leads_the_trend_chart_and_a_call_whose_injected_scri
 
     let overview = chromium(&server.open, (1280, 1000), None);
     let call = chromium(&call_url, (1280, 1000), None);
+    // The notifier's "Open the call" link: {DASHBOARD_URL}/calls/{id}.
+    let linked = chromium(
+        &format!(
+            "{}/calls/{}?token={TOKEN}",
+            server.base, fixture.injected_call
+        ),
+        (1280, 1000),
+        None,
+    );
     for (file, url, window) in [
         ("dashboard.png", &server.open, (1280, 1100)),
         ("dashboard-phone.png", &server.open, (390, 1400)),
@@ -335,6 +344,8 @@ async fn chromium_shows_the_leads_the_trend_chart_and_a_call_whose_injected_scri
     let third = call.find("I can send you a quote today.").unwrap();
     assert!(first < second && second < third);
     assert!(call.contains("Wants a quote."));
+    assert!(linked.contains(escaped), "{linked}");
+    assert!(linked.contains("Thanks for calling"));
 
     // Without the token nothing is served.
     assert_eq!(http_get(&server.base, "/", None).0, 401);

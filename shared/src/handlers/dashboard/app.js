@@ -429,9 +429,10 @@
   function route() {
     const hash = location.hash.replace(/^#/, '');
     const fromHash = hash.match(/^\/calls\/(.+)$/);
-    const fromPath = hash === '' || hash === '/' ? location.pathname.match(/^\/calls\/([^/]+)$/) : null;
-    const raw = fromHash ? fromHash[1] : fromPath && hash === '' ? fromPath[1] : null;
-    if (raw === null) return { view: 'overview' };
+    const fromPath = hash === '' ? location.pathname.match(/^\/calls\/([^/]+)$/) : null;
+    const match = fromHash || fromPath;
+    if (!match) return { view: 'overview' };
+    const raw = match[1];
     try {
       return { view: 'call', id: decodeURIComponent(raw) };
     } catch (ignored) {
