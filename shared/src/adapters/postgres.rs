@@ -62,6 +62,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "backfill",
         sql: include_str!("../../../migrations/0005_backfill.sql"),
     },
+    Migration {
+        version: 6,
+        name: "top_leads_index",
+        sql: include_str!("../../../migrations/0006_top_leads_index.sql"),
+    },
 ];
 
 /// A Postgres operation failed. Every variant is transient: a database that is down, slow or
