@@ -43,7 +43,19 @@ pub struct BenchOptions {
     pub json: Option<String>,
     pub database_url: Option<String>,
     pub binary: Option<String>,
+    /// Run one section only: rules, analyzer, cold-start, backfill, bridge or queries.
+    pub only: Option<String>,
 }
+
+/// The sections `--only` can pick.
+const SECTIONS: [&str; 6] = [
+    "rules",
+    "analyzer",
+    "cold-start",
+    "backfill",
+    "bridge",
+    "queries",
+];
 
 /// The bench database on the local server, unless `--database-url` says otherwise.
 const DEFAULT_BENCH_URL: &str = "postgres://postgres@127.0.0.1:5432/postcall_bench";
@@ -976,6 +988,11 @@ fn machine() -> String {
 /// Runs `postcall bench`.
 pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     let sizes = if options.quick { &QUICK } else { &FULL };
+    if let Some(only) = options.only.as_deref() {
+        if !SECTIONS.contains(&only) {
+            bail!("--only takes one of {}", SECTIONS.join(", "));
+        }
+    }
     let url = options
         .database_url
         .clone()
@@ -992,25 +1009,49 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         if options.quick { " --quick" } else { "" }
     );
 
-    eprintln!("rules analyzer alone");
-    let rules = bench_rules(&samples, sizes);
-    eprintln!("analyzer handler, {} calls", sizes.analyzer_calls);
-    let (analyzer, tokens) = bench_analyzer(&db, &samples, sizes).await?;
-    eprintln!("cold start and peak RSS");
-    let (cold_start, cold_start_error) =
+    let wanted = |section: &str| options.only.as_deref().is_none_or(|only| only == section);
+    let rules = if wanted("rules") {
+        eprintln!("rules analyzer alone");
+        bench_rules(&samples, sizes)
+    } else {
+        Vec::new()
+    };
+    let (analyzer, tokens) = if wanted("analyzer") {
+        eprintln!("analyzer handler, {} calls", sizes.analyzer_calls);
+        bench_analyzer(&db, &samples, sizes).await?
+    } else {
+        (Vec::new(), None)
+    };
+    let (cold_start, cold_start_error) = if wanted("cold-start") {
+        eprintln!("cold start and peak RSS");
         match bench_cold_start(&db, &samples, sizes, options.binary.as_deref()).await {
             Ok(c) => (Some(c), None),
             Err(e) => {
                 eprintln!("  cold start not measured: {e:#}");
                 (None, Some(format!("{e:#}")))
             }
-        };
-    eprintln!("backfill, {} calls", sizes.backfill_calls);
-    let backfill = bench_backfill(&db, sizes).await?;
-    eprintln!("bridge, {} events", sizes.bridge_events);
-    let bridge = bench_bridge(sizes).await?;
-    eprintln!("dashboard queries, {} calls", sizes.dashboard_calls);
-    let dashboard_queries = bench_queries(&db, sizes).await?;
+        }
+    } else {
+        (None, None)
+    };
+    let backfill = if wanted("backfill") {
+        eprintln!("backfill, {} calls", sizes.backfill_calls);
+        bench_backfill(&db, sizes).await?
+    } else {
+        ThroughputResult::default()
+    };
+    let bridge = if wanted("bridge") {
+        eprintln!("bridge, {} events", sizes.bridge_events);
+        bench_bridge(sizes).await?
+    } else {
+        ThroughputResult::default()
+    };
+    let dashboard_queries = if wanted("queries") {
+        eprintln!("dashboard queries, {} calls", sizes.dashboard_calls);
+        bench_queries(&db, sizes).await?
+    } else {
+        Vec::new()
+    };
     let cost = cost_model(&analyzer, tokens.as_ref());
 
     let report = BenchReport {

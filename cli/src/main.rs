@@ -48,7 +48,7 @@ const USAGE: &str = "usage:
   postcall bridge [--serve]
       Drains call.completed from NATS JetStream (NATS_URL, NATS_STREAM, ...) into
       ANALYZER_QUEUE_URL once, or with --serve keeps draining (for a container).
-  postcall bench [--quick] [--json FILE] [--database-url URL] [--binary PATH]
+  postcall bench [--quick] [--json FILE] [--database-url URL] [--binary PATH] [--only SECTION]
       Measures the rules analyzer, the analyzer handler (1 000 calls, simulated LLM latency 0
       and 300 ms, concurrency 10 and 50), cold start and peak RSS, backfill and bridge
       throughput and the dashboard queries at 1 M calls, on the local Postgres (database
@@ -268,12 +268,13 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         "bench" => {
-            args.reject_unknown(&["quick", "json", "database-url", "binary"])?;
+            args.reject_unknown(&["quick", "json", "database-url", "binary", "only"])?;
             bench::run(bench::BenchOptions {
                 quick: args.switch("quick"),
                 json: args.flag("json").map(str::to_string),
                 database_url: args.flag("database-url").map(str::to_string),
                 binary: args.flag("binary").map(str::to_string),
+                only: args.flag("only").map(str::to_string),
             })
             .await
         }
