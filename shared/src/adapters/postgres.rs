@@ -260,8 +260,8 @@ pub struct SentimentPoint {
 
 /// [`TOP_LEADS_24H_SQL`] with its window and row count as parameters (`$1` hours, `$2` rows)
 /// and the agent and end time added. Ties in score go to the latest call, then the id, so that
-/// the same data always lists the same way. The filter and join are the seed's, so the range
-/// scan of `"Call_endedAt_idx"` still serves it.
+/// the same data always lists the same way. The filter and join are the seed's, so the same
+/// indexes serve it (`"Call_endedAt_idx"`, or `"Analytics_leadScore_idx"` walked by score).
 pub const TOP_LEADS_SQL: &str = r#"SELECT c.id::text, c."fromNumber"::text, a."leadScore", a.intent, a.entities,
        c."agentId"::text, c."endedAt"::timestamptz
 FROM "Call" c JOIN "Analytics" a ON a."callId" = c.id

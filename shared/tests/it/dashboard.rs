@@ -701,7 +701,7 @@ async fn a_database_that_does_not_answer_is_a_503_without_details() {
 }
 
 #[tokio::test]
-async fn the_parameterised_queries_reach_calls_through_the_ended_at_index() {
+async fn the_parameterised_queries_reach_calls_through_an_index() {
     let d = Dashboard::spawn().await;
     d.db.batch_execute(
         r#"INSERT INTO "Call" (id, "fromNumber", "agentId", "startedAt", "endedAt")
@@ -737,10 +737,12 @@ async fn the_parameterised_queries_reach_calls_through_the_ended_at_index() {
     for (name, plan) in [("top leads", top), ("trend", trend)] {
         let mut scans = Vec::new();
         collect_scans(&plan[0]["Plan"], &mut scans);
-        assert!(
-            plan.to_string().contains("Call_endedAt_idx"),
-            "{name} does not use the endedAt index: {plan}"
-        );
+        // Top leads may instead walk "Analytics" by score (migration 0006) and probe each call
+        // by its primary key; which wins depends on the window and the statistics.
+        let text = plan.to_string();
+        let index_used = text.contains("Call_endedAt_idx")
+            || (name == "top leads" && text.contains("Analytics_leadScore_idx"));
+        assert!(index_used, "{name} uses neither index: {text}");
         assert!(
             !scans.contains(&("Seq Scan".to_string(), "Call".to_string())),
             "{name} scans all calls: {scans:?}"
