@@ -20,7 +20,7 @@ use chrono::{Duration as ChronoDuration, Utc};
 use lambda_runtime::{Context, LambdaEvent};
 use postcall::{
     adapters::{
-        postgres::{NewCall, NewTurn, PgStore, SENTIMENT_TREND_7D_SQL, TOP_LEADS_24H_SQL},
+        postgres::{PgStore, SENTIMENT_TREND_7D_SQL, TOP_LEADS_24H_SQL},
         sqs::{EntryFailure, OutgoingMessage, QueueError, SendBatch},
     },
     analysis::{llm::Prices, rules},
@@ -383,28 +383,8 @@ async fn seed_calls(
     for (i, (call, _)) in samples.iter().cycle().take(count).enumerate() {
         let id = format!("{prefix}-{i:05}");
         let ended_at = now - ChronoDuration::minutes(5 + i as i64 % 600);
-        let duration_ms = call.turns.iter().map(|t| t.end_ms).max().unwrap_or(0);
-        let started_at = ended_at - ChronoDuration::milliseconds(duration_ms);
         store
-            .upsert_call(&NewCall {
-                id: id.clone(),
-                from_number: call.from_number.clone(),
-                agent_id: Some(call.agent_id.clone()),
-                started_at: Some(started_at),
-                ended_at: Some(ended_at),
-                turns: call
-                    .turns
-                    .iter()
-                    .enumerate()
-                    .map(|(t, turn)| NewTurn {
-                        id: format!("{id}-{t:03}"),
-                        role: turn.role.clone(),
-                        text: turn.text.clone(),
-                        started_at: started_at + ChronoDuration::milliseconds(turn.start_ms),
-                        ended_at: Some(started_at + ChronoDuration::milliseconds(turn.end_ms)),
-                    })
-                    .collect(),
-            })
+            .upsert_call(&call.to_new_call(&id, ended_at))
             .await
             .with_context(|| format!("seed call {id}"))?;
         ids.push(id);

@@ -44,6 +44,39 @@ pub struct LabelledTurn {
     pub end_ms: i64,
 }
 
+impl LabelledCall {
+    /// The call as a voice bridge would have stored it, under `id`, ending at `ended_at`;
+    /// turn offsets become timestamps.
+    pub fn to_new_call(
+        &self,
+        id: &str,
+        ended_at: chrono::DateTime<chrono::Utc>,
+    ) -> postcall::adapters::postgres::NewCall {
+        use chrono::Duration;
+        let duration_ms = self.turns.iter().map(|t| t.end_ms).max().unwrap_or(0);
+        let started_at = ended_at - Duration::milliseconds(duration_ms);
+        postcall::adapters::postgres::NewCall {
+            id: id.to_string(),
+            from_number: self.from_number.clone(),
+            agent_id: Some(self.agent_id.clone()),
+            started_at: Some(started_at),
+            ended_at: Some(ended_at),
+            turns: self
+                .turns
+                .iter()
+                .enumerate()
+                .map(|(i, t)| postcall::adapters::postgres::NewTurn {
+                    id: format!("{id}-{i:03}"),
+                    role: t.role.clone(),
+                    text: t.text.clone(),
+                    started_at: started_at + Duration::milliseconds(t.start_ms),
+                    ended_at: Some(started_at + Duration::milliseconds(t.end_ms)),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The demo's sample calls, compiled into the binary.
 pub const DEMO_CALLS: &str = include_str!("../../data/demo-calls.jsonl");
 

@@ -7,7 +7,7 @@ use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use chrono::{Duration, Utc};
 use lambda_runtime::{Context, LambdaEvent};
 use postcall::{
-    adapters::postgres::{NewCall, NewTurn, PgStore},
+    adapters::postgres::PgStore,
     config::{AnalyzerConfig, DatabaseConfig},
     domain::{CallCompleted, CallId},
     handlers::analyze_batch::{analyze_batch, AnalyzerDeps},
@@ -89,7 +89,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     for (index, call) in calls.iter().enumerate() {
         // Spread over the last 7 days, newest first, so both dashboard windows have rows.
         let ended_at = now - Duration::minutes(7) - span * index as i32 / calls.len() as i32;
-        let new_call = to_new_call(call, ended_at);
+        let new_call = call.to_new_call(&call.id, ended_at);
         store
             .upsert_call(&new_call)
             .await
@@ -200,30 +200,6 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     );
     println!("\nDashboard: DASHBOARD_TOKEN=$(openssl rand -hex 24) postcall dashboard --port 8080 (with this demo's --database-url, if given), then open http://127.0.0.1:8080 through the link it prints");
     Ok(())
-}
-
-fn to_new_call(call: &dataset::LabelledCall, ended_at: chrono::DateTime<Utc>) -> NewCall {
-    let duration_ms = call.turns.iter().map(|t| t.end_ms).max().unwrap_or(0);
-    let started_at = ended_at - Duration::milliseconds(duration_ms);
-    NewCall {
-        id: call.id.clone(),
-        from_number: call.from_number.clone(),
-        agent_id: Some(call.agent_id.clone()),
-        started_at: Some(started_at),
-        ended_at: Some(ended_at),
-        turns: call
-            .turns
-            .iter()
-            .enumerate()
-            .map(|(i, t)| NewTurn {
-                id: format!("{}-{i:03}", call.id),
-                role: t.role.clone(),
-                text: t.text.clone(),
-                started_at: started_at + Duration::milliseconds(t.start_ms),
-                ended_at: Some(started_at + Duration::milliseconds(t.end_ms)),
-            })
-            .collect(),
-    }
 }
 
 fn to_record(event: &CallCompleted, index: usize) -> SqsMessage {
