@@ -41,9 +41,10 @@ pub struct EvalOptions {
     pub explain: Option<String>,
 }
 
-/// One labelled call, as eval scores it.
+/// What was read in one call, by a person (the label) or by the analyzer, in the fields eval
+/// compares.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Truth {
+pub struct Reading {
     pub sentiment: f64,
     pub lead_score: u8,
     pub intent: Intent,
@@ -53,19 +54,12 @@ pub struct Truth {
     pub topic: Option<String>,
 }
 
-/// What the analyzer said, in the same shape.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Prediction {
-    pub sentiment: f64,
-    pub lead_score: u8,
-    pub intent: Intent,
-    pub hot: bool,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub topic: Option<String>,
-}
+/// The label of a call.
+pub type Truth = Reading;
+/// The analyzer's reading of a call.
+pub type Prediction = Reading;
 
-impl Prediction {
+impl Reading {
     fn from_analysis(analysis: &Analysis, policy: &HotLeadPolicy) -> Self {
         Self {
             sentiment: analysis.sentiment.get(),
@@ -812,19 +806,11 @@ mod tests {
         }
     }
 
-    fn case(id: &str, truth: Truth, prediction: Truth) -> Case {
+    fn case(id: &str, truth: Truth, prediction: Prediction) -> Case {
         Case {
             id: id.to_string(),
             truth,
-            prediction: Prediction {
-                sentiment: prediction.sentiment,
-                lead_score: prediction.lead_score,
-                intent: prediction.intent,
-                hot: prediction.hot,
-                name: prediction.name,
-                email: prediction.email,
-                topic: prediction.topic,
-            },
+            prediction,
         }
     }
 
