@@ -1,5 +1,8 @@
-//! The caller's own name and email, and the call's topic. Only caller turns are read, so an
-//! agent's "this is Max from Acme" never becomes the caller's name.
+//! The caller's own name and email, and the call's topic. Names come from caller turns only,
+//! so an agent's "this is Max from Acme" never becomes the caller's name. An email is always
+//! one the caller gave or confirmed: the agent's words count only as the written form of what
+//! the caller just said (a read-back) or as an address on file the caller says yes to, never
+//! as an address the agent alone mentioned.
 
 use super::email::last_email;
 use super::sentiment::word_valence;
