@@ -55,7 +55,7 @@ pub async fn run(options: DashboardOptions) -> anyhow::Result<()> {
         format!(
             "the dashboard's database does not answer its queries ({}); \
              run `postcall demo` first, or `postcall migrate` on your own database",
-            describe(&database_url)
+            crate::local_postgres::describe(&database_url)
         )
     })?;
 
@@ -65,7 +65,7 @@ pub async fn run(options: DashboardOptions) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     println!(
         "postcall dashboard on http://{address}/ (database {}); Ctrl-C stops it",
-        describe(&database_url)
+        crate::local_postgres::describe(&database_url)
     );
     println!("open: http://{address}/?token={}", percent_encode(&token));
     std::io::stdout().flush()?;
@@ -97,22 +97,4 @@ pub async fn run(options: DashboardOptions) -> anyhow::Result<()> {
             }
         });
     }
-}
-
-/// `host:port/dbname`, without credentials.
-fn describe(url: &str) -> String {
-    use std::str::FromStr as _;
-    let Ok(config) = tokio_postgres::Config::from_str(url) else {
-        return "the configured database".to_string();
-    };
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
-        None => "localhost".to_string(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    format!(
-        "{host}:{port}/{}",
-        config.get_dbname().unwrap_or("postgres")
-    )
 }

@@ -63,7 +63,7 @@ pub async fn resolve(explicit: Option<String>) -> anyhow::Result<DemoDatabase> {
 }
 
 /// `host:port/dbname`, without credentials.
-fn describe(url: &str) -> String {
+pub fn describe(url: &str) -> String {
     let Ok(config) = tokio_postgres::Config::from_str(url) else {
         return "the configured database".to_string();
     };
