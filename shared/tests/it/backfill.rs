@@ -224,22 +224,6 @@ async fn twenty_five_thousand_calls_enqueue_exactly_the_unanalyzed_ones_outside_
     env.schema.drop().await;
 }
 
-/// A sender that is slow: a deadline then expires after a few pages.
-struct SlowSender<'a>(&'a SqsQueue, Duration);
-
-impl SendBatch for SlowSender<'_> {
-    async fn send_batch(
-        &self,
-        entries: &[OutgoingMessage],
-    ) -> Result<Vec<EntryFailure>, QueueError> {
-        tokio::time::sleep(self.1).await;
-        self.0.send_batch(entries).await
-    }
-    fn is_fifo(&self) -> bool {
-        false
-    }
-}
-
 #[tokio::test]
 async fn a_run_that_reaches_its_deadline_returns_a_cursor_and_the_next_run_finishes_the_rest() {
     let env = BackfillEnv::spawn(&[
@@ -249,7 +233,7 @@ async fn a_run_that_reaches_its_deadline_returns_a_cursor_and_the_next_run_finis
     .await;
     env.seed(300).await;
     let expected = BackfillEnv::expected(300);
-    let slow = SlowSender(&env.queue, Duration::from_millis(50));
+    let slow = SlowSender(env.queue.clone(), Duration::from_millis(50));
 
     let deadline = tokio::time::Instant::now() + Duration::from_millis(400);
     let first = run_backfill(

@@ -6,7 +6,7 @@ use async_nats::jetstream;
 use postcall::{
     adapters::{
         nats::NatsSource,
-        sqs::{DeadLetters, EntryFailure, OutgoingMessage, QueueError, SendBatch, SqsQueue},
+        sqs::{DeadLetters, SendBatch, SqsQueue},
     },
     config::BridgeConfig,
     handlers::bridge::{drain as drain_nats, BridgeReport},
@@ -241,27 +241,11 @@ async fn invalid_payloads_are_parked_with_their_reason_and_terminated() {
     env.cleanup().await;
 }
 
-/// Takes its time per batch, so that a short budget runs out mid-stream.
-struct SlowRecorder(RecordingSender, Duration);
-
-impl SendBatch for SlowRecorder {
-    async fn send_batch(
-        &self,
-        entries: &[OutgoingMessage],
-    ) -> Result<Vec<EntryFailure>, QueueError> {
-        tokio::time::sleep(self.1).await;
-        self.0.send_batch(entries).await
-    }
-    fn is_fifo(&self) -> bool {
-        false
-    }
-}
-
 #[tokio::test]
 async fn a_short_budget_stops_with_pending_and_a_restarted_bridge_resumes_the_durable_consumer() {
     let env = BridgeEnv::spawn().await;
     let (bodies, expected) = events("budget", 300);
-    let slow = SlowRecorder(RecordingSender::default(), Duration::from_millis(50));
+    let slow = SlowSender(RecordingSender::default(), Duration::from_millis(50));
     env.run(&env.source(), &slow, None).await;
     env.publish(&bodies).await;
 

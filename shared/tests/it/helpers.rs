@@ -440,6 +440,25 @@ impl postcall::adapters::sqs::SendBatch for RecordingSender {
     }
 }
 
+/// Takes its time per batch before handing it on, so that a short deadline or budget runs
+/// out mid-run (backfill and bridge).
+pub struct SlowSender<Q>(pub Q, pub std::time::Duration);
+
+impl<Q: postcall::adapters::sqs::SendBatch + Send> postcall::adapters::sqs::SendBatch
+    for SlowSender<Q>
+{
+    async fn send_batch(
+        &self,
+        entries: &[OutgoingMessage],
+    ) -> Result<Vec<EntryFailure>, QueueError> {
+        tokio::time::sleep(self.1).await;
+        self.0.send_batch(entries).await
+    }
+    fn is_fifo(&self) -> bool {
+        self.0.is_fifo()
+    }
+}
+
 pub fn call_of(entry: &OutgoingMessage) -> String {
     serde_json::from_str::<serde_json::Value>(&entry.body).unwrap()["callId"]
         .as_str()
