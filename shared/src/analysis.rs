@@ -2,6 +2,7 @@
 
 pub mod llm;
 pub mod rules;
+pub mod spoken;
 
 use tokio::time::Instant;
 use tracing::warn;
