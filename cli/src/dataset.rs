@@ -11,6 +11,12 @@ pub struct LabelledCall {
     pub agent_id: String,
     #[serde(default)]
     pub from_number: Option<String>,
+    /// `en`, `es` or `mixed`, when the set records it.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// `stt` (speech-to-text output) or `written`, when the set records it.
+    #[serde(default)]
+    pub style: Option<String>,
     pub turns: Vec<LabelledTurn>,
     /// What a person judged the call to be; required by `postcall eval`, unused by the demo.
     #[serde(default)]

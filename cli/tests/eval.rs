@@ -47,6 +47,10 @@ fn json_output_has_exactly_the_specified_keys_and_the_dev_set_meets_the_threshol
         keys,
         [
             "email_exact",
+            "email_f1",
+            "email_false_positive_rate",
+            "email_precision",
+            "email_recall",
             "hot_f1",
             "hot_precision",
             "hot_recall",
@@ -54,6 +58,10 @@ fn json_output_has_exactly_the_specified_keys_and_the_dev_set_meets_the_threshol
             "lead_score_mae",
             "n",
             "name_exact",
+            "name_f1",
+            "name_false_positive_rate",
+            "name_precision",
+            "name_recall",
             "sentiment_mae",
             "topic_f1"
         ]
@@ -80,26 +88,119 @@ fn the_text_report_shows_every_section() {
     }
 }
 
+/// A scratch folder of this test's own.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("postcall-eval-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 #[test]
-fn check_fails_and_names_the_metric_when_a_threshold_is_missed() {
-    // A hot-lead policy nobody can meet: every hot label becomes a miss.
+fn check_fails_and_names_the_metric_when_the_sets_gate_is_missed() {
+    // The dev set beside a gates file no analyzer can meet.
+    let dir = scratch("gate");
+    let data = dir.join("dev-calls.jsonl");
+    std::fs::copy(DEV_SET, &data).unwrap();
+    let strict = serde_json::json!({"gates": [{"data": "dev-calls.jsonl", "stt": false, "note": "impossible", "thresholds": {
+        "sentiment_mae_max": 0.0, "intent_accuracy_min": 0.0, "lead_score_mae_max": 100.0, "hot_f1_min": 0.0,
+        "name_f1_min": 0.0, "email_f1_min": 0.0, "name_false_positive_rate_max": 1.0, "email_false_positive_rate_max": 1.0}}]});
+    std::fs::write(dir.join("quality-gates.json"), strict.to_string()).unwrap();
     let out = eval(
-        &["--data", DEV_SET, "--json", "--check"],
-        &[("HOT_LEAD_MIN_SCORE", "100")],
+        &["--data", data.to_str().unwrap(), "--json", "--check"],
+        &[],
     );
     assert!(!out.status.success());
+    let err = text(&out.stderr);
     assert!(
-        text(&out.stderr).contains("hot_f1"),
-        "{}",
-        text(&out.stderr)
+        err.contains("sentiment_mae") && err.contains("gate for dev-calls.jsonl"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("intent_accuracy"),
+        "only the missed metric is named: {err}"
+    );
+}
+
+#[test]
+fn label_and_prediction_are_judged_hot_under_one_policy() {
+    // Under a policy nothing reaches, neither side has a hot lead: nothing missed, nothing
+    // invented (before, the label kept its own fixed policy and every hot label was a miss).
+    let out = eval(
+        &["--data", DEV_SET, "--json"],
+        &[("HOT_LEAD_MIN_SCORE", "100")],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    // No dev label scores 100, so a hot label under this policy would be the fixed policy's.
+    assert_eq!(report["hot_recall"].as_f64(), Some(1.0), "{report}");
+}
+
+#[test]
+fn predictions_are_written_beside_their_labels_also_under_the_stt_transform() {
+    let dir = scratch("predictions");
+    for stt in [false, true] {
+        let file = dir.join(format!("predictions-{stt}.jsonl"));
+        let mut args = vec![
+            "--data",
+            DEV_SET,
+            "--json",
+            "--predictions",
+            file.to_str().unwrap(),
+        ];
+        if stt {
+            args.push("--stt");
+        }
+        let out = eval(&args, &[]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let report: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&file)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len() as u64, report["n"].as_u64().unwrap());
+        let first = &lines[0];
+        assert_eq!(first["id"], "dev-001");
+        assert_eq!(first["stt"], stt);
+        for side in ["label", "prediction"] {
+            for field in [
+                "sentiment",
+                "lead_score",
+                "intent",
+                "hot",
+                "name",
+                "email",
+                "topic",
+            ] {
+                assert!(
+                    first[side].get(field).is_some(),
+                    "{side}.{field} in {first}"
+                );
+            }
+        }
+        assert_eq!(first["label"]["name"], "Katherine Doyle");
+    }
+}
+
+#[test]
+fn the_stt_transform_changes_what_the_analyzer_reads_not_the_labels() {
+    let written = eval(&["--data", DEV_SET, "--json"], &[]);
+    let spoken = eval(&["--data", DEV_SET, "--json", "--stt"], &[]);
+    assert!(written.status.success() && spoken.status.success());
+    let (w, s): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(text(&written.stdout).trim()).unwrap(),
+        serde_json::from_str(text(&spoken.stdout).trim()).unwrap(),
+    );
+    assert_eq!(w["n"], s["n"]);
+    assert_ne!(
+        w, s,
+        "the same numbers both ways would mean the transform did nothing"
     );
 }
 
 #[test]
 fn a_malformed_line_is_a_clear_error_naming_the_line() {
-    let dir = std::env::temp_dir().join(format!("postcall-eval-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("broken.jsonl");
+    let file = scratch("broken").join("broken.jsonl");
     let good = std::fs::read_to_string(DEV_SET)
         .unwrap()
         .lines()

@@ -25,7 +25,13 @@ impl Default for HotLeadPolicy {
 impl HotLeadPolicy {
     /// True when the analysis is a hot lead under this policy.
     pub fn is_hot_lead(&self, analysis: &Analysis) -> bool {
-        analysis.lead_score >= self.min_score && self.intents.contains(&analysis.intent)
+        self.is_hot(analysis.lead_score, analysis.intent)
+    }
+
+    /// True when a call of this score and intent is a hot lead under this policy (also for
+    /// a person's label, so `postcall eval` judges label and prediction alike).
+    pub fn is_hot(&self, lead_score: LeadScore, intent: Intent) -> bool {
+        lead_score >= self.min_score && self.intents.contains(&intent)
     }
 }
 
