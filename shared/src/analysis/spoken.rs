@@ -111,14 +111,41 @@ impl<'a> Utterance<'a> {
     }
 
     /// Phone numbers: digit runs of 7 to 15 digits ("five one two five five five oh one four
-    /// three", "512-555-0143"), as digits.
+    /// three", "512-555-0143"), also said in groups with pauses between them ("three one zero,
+    /// five five five, two eight one nine", "two oh six... uh five five five"), as digits.
     pub fn phone_numbers(&self) -> Vec<String> {
-        self.numbers
-            .iter()
-            .filter(|n| !n.ordinal && n.digits.chars().all(|c| c.is_ascii_digit()))
-            .map(|n| n.digits.clone())
-            .filter(|d| (7..=15).contains(&d.len()))
-            .collect()
+        const FILLERS: &[&str] = &["um", "uh", "umm", "uhh", "er", "erm", "eh", "este", "el"];
+        const MAX_GROUP_DIGITS: usize = 5;
+        let mut phones = Vec::new();
+        let mut group: Vec<&NumberSpan> = Vec::new();
+        let flush = |group: &mut Vec<&NumberSpan>, phones: &mut Vec<String>| {
+            let digits: String = group.iter().map(|n| n.digits.as_str()).collect();
+            if (7..=15).contains(&digits.len()) {
+                phones.push(digits);
+            }
+            group.clear();
+        };
+        for n in &self.numbers {
+            let digits_only = !n.ordinal && n.digits.chars().all(|c| c.is_ascii_digit());
+            if !digits_only {
+                flush(&mut group, &mut phones);
+                continue;
+            }
+            let joins = group.last().is_some_and(|last| {
+                let short =
+                    last.digits.len() <= MAX_GROUP_DIGITS && n.digits.len() <= MAX_GROUP_DIGITS;
+                let only_fillers = self.words.get(last.end..n.start).is_some_and(|between| {
+                    between.iter().all(|w| FILLERS.contains(&w.lower.as_str()))
+                });
+                short && only_fillers
+            });
+            if !joins {
+                flush(&mut group, &mut phones);
+            }
+            group.push(n);
+        }
+        flush(&mut group, &mut phones);
+        phones
     }
 
     /// The spelled run starting at word `at`, if one does.

@@ -105,6 +105,10 @@ const INSTRUCTIONS: &[(&[&str], bool)] = &[
     (&["the", "numbers"], false),
     (&["number"], false),
     (&["numbers"], false),
+    (&["no", "space"], false),
+    (&["sin", "acento"], false),
+    (&["sin", "tilde"], false),
+    (&["con", "acento"], false),
     (&["the", "letter"], false),
     (&["letter"], false),
     (&["el", "número"], false),
@@ -114,6 +118,11 @@ const INSTRUCTIONS: &[(&[&str], bool)] = &[
 const AT_WORDS: &[&[&str]] = &[
     &["at", "sign"],
     &["at", "symbol"],
+    // Indian English.
+    &["at", "the", "rate", "of"],
+    &["at", "the", "rate"],
+    // "arroba" as ASR often splits it.
+    &["a", "roba"],
     &["at"],
     &["@"],
     &["arroba"],
@@ -247,7 +256,23 @@ const LEAD_INS: &[&str] = &[
     "ese",
     "esa",
     "ok",
+    "put",
+    "wait",
+    "mean",
+    "perdon",
+    "perdón",
+    "electronico",
+    "then",
+    "change",
+    "instead",
+    "let",
+    "make",
+    "uses",
+    "using",
 ];
+
+/// Words that take back what was just said inside a domain ("at gmail sorry hotmail").
+const DOMAIN_CORRECTIONS: &[&str] = &["sorry", "no", "perdon", "actually", "wait"];
 
 /// Email providers said as words, with their domain.
 const PROVIDERS: &[(&[&str], &str)] = &[
@@ -298,6 +323,22 @@ fn top_level(word: &str) -> Option<&'static str> {
         "app" => "app",
         "dev" => "dev",
         "ai" => "ai",
+        "it" => "it",
+        "de" => "de",
+        "fr" => "fr",
+        "ie" => "ie",
+        "au" => "au",
+        "nz" => "nz",
+        "in" => "in",
+        "br" => "br",
+        "nl" => "nl",
+        "pt" => "pt",
+        "ec" => "ec",
+        "ve" => "ve",
+        "gt" => "gt",
+        "pr" => "pr",
+        "cr" => "cr",
+        "uy" => "uy",
         _ => return None,
     };
     Some(tld)
@@ -416,6 +457,33 @@ fn pieces(words: &[Word<'_>], numbers: &[NumberSpan], runs: &[SpelledRun]) -> Ve
             i += 1;
             continue;
         }
+        // "con zeta", "with a k": a hint about a letter, not part of the address.
+        let hint_letter = |k: usize| {
+            words
+                .get(k)
+                .is_some_and(|w| super::letters::letter_of(&w.lower).is_some())
+        };
+        let hint_len = match lower {
+            "con" | "sin" | "without" if hint_letter(i + 1) => 2,
+            "with"
+                if words
+                    .get(i + 1)
+                    .is_some_and(|w| w.lower == "a" || w.lower == "an")
+                    && hint_letter(i + 2) =>
+            {
+                3
+            }
+            _ => 0,
+        };
+        if hint_len > 0 {
+            out.push(place(
+                Piece::Instruction { no_dots: false },
+                i,
+                i + hint_len,
+            ));
+            i += hint_len;
+            continue;
+        }
         if let Some((phrase, no_dots)) = INSTRUCTIONS.iter().find(|(p, _)| matches_at(words, i, p))
         {
             out.push(place(
@@ -455,6 +523,15 @@ fn next_piece(pieces: &[Placed], k: usize) -> Option<&Piece> {
         .find(|p| !matches!(p, Piece::Filler | Piece::Instruction { .. }))
 }
 
+/// True when the next piece continues the provider said so far into a longer one.
+fn extends_provider(label: &str, next: Option<&Piece>) -> bool {
+    let Some(Piece::Chunk(text, _)) = next else {
+        return false;
+    };
+    let longer = format!("{label}{text}");
+    PROVIDERS.iter().any(|(words, _)| words.concat() == longer)
+}
+
 fn provider_domain(joined: &str) -> Option<&'static str> {
     PROVIDERS
         .iter()
@@ -476,6 +553,15 @@ fn read_domain(pieces: &[Placed], at: usize) -> Option<(String, usize)> {
                 if words_in_label >= MAX_LABEL_WORDS {
                     return None;
                 }
+                // "at gmail sorry hotmail dot com": the provider said last is the one.
+                if labels.len() == 1 && DOMAIN_CORRECTIONS.contains(&text.as_str()) {
+                    if let Some(first) = labels.first_mut() {
+                        first.clear();
+                    }
+                    words_in_label = 0;
+                    k += 1;
+                    continue;
+                }
                 let mut parts = text.split('.').filter(|s| !s.is_empty());
                 if let Some(first) = parts.next() {
                     labels.last_mut()?.push_str(first);
@@ -493,7 +579,12 @@ fn read_domain(pieces: &[Placed], at: usize) -> Option<(String, usize)> {
                     }
                 } else {
                     let chunk_next = matches!(next, Some(Piece::Chunk(..) | Piece::Sep('-')));
-                    let provider = labels.first().and_then(|l| provider_domain(l)).is_some();
+                    let label = labels.first().map_or("", String::as_str);
+                    // "proton" is a provider, and so is "proton mail".
+                    let corrected_next = matches!(next, Some(Piece::Chunk(t, _)) if DOMAIN_CORRECTIONS.contains(&t.as_str()));
+                    let provider = provider_domain(label).is_some()
+                        && !extends_provider(label, next)
+                        && !corrected_next;
                     if p.clause_end || !(dotted_next || chunk_next) || (provider && !dotted_next) {
                         break;
                     }
@@ -590,10 +681,21 @@ fn read_local(pieces: &[Placed], at: usize) -> Option<(String, usize, bool)> {
     }
     let start = parts.last()?.start;
     let mut local = String::new();
+    let mut previous_word: Option<&str> = None;
     for p in parts.iter().rev() {
         match &p.piece {
-            Piece::Sep(c) => local.push(*c),
-            Piece::Chunk(text, _) => local.push_str(text),
+            Piece::Sep(c) => {
+                local.push(*c);
+                previous_word = None;
+            }
+            // "sean s e a n": the spelling confirms the word said just before; keep one.
+            Piece::Chunk(text, Chunk::Letters) if previous_word == Some(text.as_str()) => {
+                previous_word = None;
+            }
+            Piece::Chunk(text, kind) => {
+                local.push_str(text);
+                previous_word = (*kind == Chunk::Word).then_some(text.as_str());
+            }
             _ => {}
         }
     }

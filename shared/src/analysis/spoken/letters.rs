@@ -63,6 +63,11 @@ fn letter_name(lower: &str) -> Option<(char, bool)> {
     Some(named)
 }
 
+/// The letter a word names, spelled ("k") or by name ("kay", "zeta"), if any.
+pub fn letter_of(lower: &str) -> Option<char> {
+    single_letter(lower).or_else(|| letter_name(lower).map(|(c, _)| c))
+}
+
 /// The letter of a one-letter word ("j", "K", "é" → 'e').
 fn single_letter(lower: &str) -> Option<char> {
     let mut chars = lower.chars();
@@ -181,9 +186,19 @@ const ABBREVIATIONS: &[&str] = &[
     "ia", "ie", "eg", "ad", "cd", "dj", "ev", "gp", "mr", "ms", "dr", "st", "jr", "sr",
 ];
 
+/// Words after which a single letter is a spelling hint ("con zeta", "no h", "sin h").
+const HINT_LEADS: &[&str] = &["con", "sin", "without", "no"];
+
 /// Words after which "a" is an article ("with a k"), not a spelled letter.
 const ARTICLE_LEADS: &[&str] = &[
     "with", "has", "had", "is", "it's", "its", "like", "and", "use", "got", "add", "just",
+];
+
+/// Words that follow the pronoun "I" ("with a k i think"): an "i" before one is not spelled.
+const PRONOUN_FOLLOWERS: &[&str] = &[
+    "think", "mean", "guess", "believe", "was", "am", "have", "had", "need", "want", "said",
+    "don't", "dont", "can", "can't", "will", "would", "just", "also", "know", "see", "got", "do",
+    "did", "could", "should", "told", "wanted", "needed", "hope", "called",
 ];
 
 /// True when the run may go on past word `at`'s punctuation: commas and dashes between
@@ -232,6 +247,19 @@ pub fn spelled_runs(words: &[Word<'_>]) -> Vec<SpelledRun> {
             let a = atoms.remove(0);
             start += a.words;
         }
+        // "beatriz con zeta b e a t r i z", "jon no h j o n": a hint letter is not spelled.
+        let hint_lead = start
+            .checked_sub(1)
+            .and_then(|p| words.get(p))
+            .is_some_and(|w| HINT_LEADS.contains(&w.lower.as_str()));
+        if hint_lead
+            && atoms
+                .first()
+                .is_some_and(|a| a.words == 1 && a.letters.len() == 1)
+        {
+            atoms.remove(0);
+            start += 1;
+        }
         // "with a k", "a k i think": an article before a spelling and a pronoun after one.
         if atoms
             .first()
@@ -247,9 +275,10 @@ pub fn spelled_runs(words: &[Word<'_>]) -> Vec<SpelledRun> {
         if atoms
             .last()
             .is_some_and(|a| a.words == 1 && a.letters == "i")
+            && words.get(end - 1).is_some_and(|w| !w.clause_end)
             && words
-                .get(end - 1)
-                .is_some_and(|w| !w.clause_end && words.get(end).is_some())
+                .get(end)
+                .is_some_and(|w| PRONOUN_FOLLOWERS.contains(&w.lower.as_str()))
         {
             atoms.pop();
             end -= 1;
