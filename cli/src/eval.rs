@@ -122,20 +122,13 @@ pub fn transcript_of(call: &LabelledCall) -> Transcript {
     )
 }
 
-/// One call, turn by turn, with the rules analyzer's mood of each caller turn and its
-/// analysis against the label: for finding out why a call scores as it does.
+/// Why one call got its numbers: each turn with the caller's mood, where the name and email
+/// came from, and the features that moved each model (the rules analyzer's own account),
+/// then the label beside the analysis.
 pub fn explain(call: &LabelledCall, truth: &Truth) -> String {
-    let transcript = transcript_of(call);
-    let mut out = String::new();
-    for turn in transcript.turns() {
-        let mood = match turn.role {
-            Role::Caller => utterance_sentiment(&turn.text)
-                .map_or_else(|| "   .".to_string(), |m| format!("{m:+.2}")),
-            _ => String::new(),
-        };
-        let _ = writeln!(out, "{:>6} {:<6} {}", mood, turn.role.label(), turn.text);
-    }
-    let analysis = postcall::analysis::rules::analyze(&transcript.capped(usize::MAX));
+    let transcript = transcript_of(call).capped(12_000);
+    let mut out = postcall::analysis::rules::explain(&transcript);
+    let analysis = postcall::analysis::rules::analyze(&transcript);
     let _ = writeln!(out, "\nlabel:    {truth:?}");
     let _ = writeln!(out, "analysis: {analysis:?}");
     out

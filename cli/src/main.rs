@@ -4,6 +4,7 @@
 //! postcall demo [--analyzer rules] [--database-url URL]   run the pipeline end to end on sample calls
 //! postcall eval --data FILE.jsonl [--analyzer rules|llm] [--stt] [--json] [--check] [--worst N]
 //!               [--explain ID] [--predictions OUT.jsonl]
+//! postcall train --data FILE.jsonl [--data …] [--out model.tsv] [--folds 5] [--no-stt]
 //! postcall migrate [--database-url URL]                    apply migrations/ to DATABASE_URL
 //! postcall dashboard [--port 8080] [--database-url URL]   the dashboard on 127.0.0.1 (DASHBOARD_TOKEN)
 //! postcall backfill [--dry-run] [--since T] [--until T] [--limit N] [--agent-id A] [--reanalyze] [--cursor C]
@@ -20,6 +21,7 @@ mod eval;
 mod local_postgres;
 mod stt;
 mod table;
+mod train;
 
 use anyhow::{bail, Context as _};
 use postcall::{adapters::postgres::PgStore, config::DatabaseConfig};
@@ -42,6 +44,13 @@ const USAGE: &str = "usage:
       --check fails when a threshold is missed (the set's gate in quality-gates.json beside
       it, else issue #16's targets); --predictions writes each call's prediction beside its
       label; --explain ID prints why one call got its numbers.
+  postcall train --data FILE.jsonl [--data FILE2.jsonl …] [--out PATH] [--folds 5] [--no-stt]
+                 [--predictions OUT.jsonl]
+      Fits the rules analyzer's models (intent, sentiment, lead band, hot lead) on labelled
+      calls, each also through the speech-to-text transform unless --no-stt, cross-validated
+      with whole verticals held out; prints the held-out figures and writes the model the
+      analyzer compiles in (default shared/src/analysis/rules/model.tsv); --predictions writes
+      each call's held-out prediction beside its label. Build with --release.
   postcall migrate [--database-url URL]
       Applies migrations/ to DATABASE_URL.
   postcall dashboard [--port 8080] [--database-url URL]
@@ -70,7 +79,16 @@ const USAGE: &str = "usage:
 fn switches(command: &str) -> &'static [&'static str] {
     match command {
         "bench" => &["quick"],
-        _ => &["dry-run", "reanalyze", "serve", "json", "check", "stt"],
+        _ => &[
+            "dry-run",
+            "reanalyze",
+            "serve",
+            "json",
+            "check",
+            "stt",
+            "no-stt",
+            "quick",
+        ],
     }
 }
 
@@ -192,6 +210,34 @@ async fn main() -> anyhow::Result<()> {
                 predictions: args.flag("predictions").map(str::to_string),
             })
             .await
+        }
+        "train" => {
+            args.reject_unknown(&["data", "out", "folds", "no-stt", "quick", "predictions"])?;
+            let data: Vec<String> = args
+                .flags
+                .iter()
+                .filter(|(n, _)| n == "data")
+                .map(|(_, v)| v.clone())
+                .collect();
+            if data.is_empty() {
+                bail!("--data FILE.jsonl is required (repeat it for more sets)");
+            }
+            train::run(train::TrainOptions {
+                data,
+                out: args
+                    .flag("out")
+                    .unwrap_or("shared/src/analysis/rules/model.tsv")
+                    .to_string(),
+                predictions: args.flag("predictions").map(str::to_string),
+                folds: args
+                    .flag("folds")
+                    .map(str::parse)
+                    .transpose()
+                    .context("--folds takes a number")?
+                    .unwrap_or(5),
+                stt: !args.switch("no-stt"),
+                quick: args.switch("quick"),
+            })
         }
         "migrate" => {
             args.reject_unknown(&["database-url"])?;

@@ -22,7 +22,7 @@ use crate::{
 pub struct AnalysisOutcome {
     /// The analysis.
     pub analysis: Analysis,
-    /// Which analyzer and version produced it, e.g. `rules-v2` or `openai:gpt-4o-mini`.
+    /// Which analyzer and version produced it, e.g. `rules-v3` or `openai:gpt-4o-mini`.
     pub analyzer: String,
     /// Version of the prompt (LLM analyzers, and rules when it stood in for the LLM).
     pub prompt_version: Option<String>,

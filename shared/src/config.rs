@@ -367,7 +367,7 @@ impl NotifierConfig {
 /// stored rows with. Read from the same variables as the analyzer's config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalyzerIdentity {
-    /// `rules-v2` or `provider:model`.
+    /// `rules-v3` or `provider:model`.
     pub name: String,
     /// The prompt version (LLM only).
     pub prompt_version: Option<String>,
@@ -1102,7 +1102,7 @@ mod tests {
         assert_eq!(
             rules.analyzer,
             AnalyzerIdentity {
-                name: "rules-v2".into(),
+                name: "rules-v3".into(),
                 prompt_version: None
             }
         );
@@ -1131,7 +1131,7 @@ mod tests {
             let identity = AnalyzerIdentity::from_lookup(&lookup(&pairs)).unwrap();
             let analyzer = AnalyzerConfig::from_lookup(&lookup(&pairs)).unwrap();
             let (name, prompt) = match &analyzer.analyzer {
-                AnalyzerKind::Rules => ("rules-v2".to_string(), None),
+                AnalyzerKind::Rules => ("rules-v3".to_string(), None),
                 AnalyzerKind::Llm(llm) => (
                     llm.analyzer_name(),
                     Some(llm.settings.prompt_version.clone()),

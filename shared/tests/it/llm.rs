@@ -299,7 +299,10 @@ async fn with_the_rules_fallback_an_unusable_reply_stores_a_rules_analysis_bille
 
     assert_eq!(mock.request_count(), 2, "the redelivery sends nothing");
     let row = env.analytics(&call).await.unwrap();
-    assert_eq!(row.get::<_, String>("analyzer"), "rules-v2");
+    assert_eq!(
+        row.get::<_, String>("analyzer"),
+        postcall::analysis::rules::RULES_ANALYZER_VERSION
+    );
     assert_eq!(
         row.get::<_, Option<String>>("promptVersion").as_deref(),
         Some(PROMPT_VERSION)

@@ -1,12 +1,12 @@
 //! The one-or-two-sentence summary and the next action for a human.
 
-use super::lead_score::Signals;
+use super::signals::Signals;
 use crate::domain::{Entities, Intent, LeadScore, Sentiment, Summary};
 
 /// What the summary says when the caller said nothing.
-pub(super) const NO_CALLER_SPEECH: &str = "No caller speech captured.";
+pub(crate) const NO_CALLER_SPEECH: &str = "No caller speech captured.";
 /// What a human should do when the caller said nothing.
-pub(super) const NO_CALLER_SPEECH_ACTION: &str =
+pub(crate) const NO_CALLER_SPEECH_ACTION: &str =
     "Review the recording: no caller speech was captured";
 /// A sales lead at or above this score gets the fastest callback; it matches the default
 /// hot-lead policy so the notification and the action agree.
@@ -19,12 +19,12 @@ const NOTABLE_MOOD: f64 = 0.5;
 const MAX_DETAILS: usize = 3;
 
 /// The facts the summary and next action are built from.
-pub(super) struct Findings<'a> {
-    pub(super) intent: Intent,
-    pub(super) entities: &'a Entities,
-    pub(super) signals: &'a Signals,
-    pub(super) sentiment: Sentiment,
-    pub(super) lead_score: LeadScore,
+pub(crate) struct Findings<'a> {
+    pub(crate) intent: Intent,
+    pub(crate) entities: &'a Entities,
+    pub(crate) signals: &'a Signals,
+    pub(crate) sentiment: Sentiment,
+    pub(crate) lead_score: LeadScore,
 }
 
 /// The topic in the third person: the caller's "my router" is "their router" in a summary,
@@ -86,7 +86,7 @@ fn details(f: &Findings<'_>) -> Vec<String> {
 
 /// "Caller Dana showed buying interest in a 3-bedroom house; budget $450k, timeline within a
 /// month." plus the caller's mood when it stood out.
-pub(super) fn summarize(f: &Findings<'_>) -> Summary {
+pub(crate) fn summarize(f: &Findings<'_>) -> Summary {
     let who = f
         .entities
         .name
@@ -112,7 +112,7 @@ pub(super) fn summarize(f: &Findings<'_>) -> Summary {
 }
 
 /// What a human should do next, by intent and (for sales) score.
-pub(super) fn next_action(f: &Findings<'_>) -> String {
+pub(crate) fn next_action(f: &Findings<'_>) -> String {
     let score = f.lead_score.get();
     let action = match f.intent {
         Intent::Complaint if f.signals.do_not_call => {

@@ -269,6 +269,12 @@ const LEAD_INS: &[&str] = &[
     "make",
     "uses",
     "using",
+    "as",
+    "have",
+    "has",
+    "had",
+    "got",
+    "were",
 ];
 
 /// Words that take back what was just said inside a domain ("at gmail sorry hotmail").

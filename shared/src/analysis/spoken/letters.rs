@@ -187,7 +187,7 @@ const ABBREVIATIONS: &[&str] = &[
 ];
 
 /// Words after which a single letter is a spelling hint ("con zeta", "no h", "sin h").
-const HINT_LEADS: &[&str] = &["con", "sin", "without", "no"];
+const HINT_LEADS: &[&str] = &["con", "sin", "without"];
 
 /// Words after which "a" is an article ("with a k"), not a spelled letter.
 const ARTICLE_LEADS: &[&str] = &[
@@ -261,16 +261,28 @@ pub fn spelled_runs(words: &[Word<'_>]) -> Vec<SpelledRun> {
             start += 1;
         }
         // "with a k", "a k i think": an article before a spelling and a pronoun after one.
+        let article_lead = start
+            .checked_sub(1)
+            .and_then(|p| words.get(p))
+            .map(|w| w.lower.clone());
         if atoms
             .first()
             .is_some_and(|a| a.words == 1 && a.letters == "a")
-            && start
-                .checked_sub(1)
-                .and_then(|p| words.get(p))
-                .is_some_and(|w| ARTICLE_LEADS.contains(&w.lower.as_str()))
+            && article_lead
+                .as_deref()
+                .is_some_and(|w| ARTICLE_LEADS.contains(&w))
         {
             atoms.remove(0);
             start += 1;
+            // "with a y, k a t h r y n": the letter after "with a" is a hint, not spelled.
+            if article_lead.as_deref() == Some("with")
+                && atoms
+                    .first()
+                    .is_some_and(|a| a.words == 1 && a.letters.len() == 1)
+            {
+                atoms.remove(0);
+                start += 1;
+            }
         }
         if atoms
             .last()

@@ -53,6 +53,21 @@ fn interpreter(lang: Lang) -> text2num::Language {
 /// The digits of a written number word ("42", "555-0143", "3.5", "$450"), if it is one.
 fn written_digits(lower: &str) -> Option<String> {
     let body = lower.trim_start_matches(['$', '+', '#']);
+    // "$450k", "1.2m": a written multiplier.
+    if lower.starts_with('$') {
+        for (suffix, zeros) in [('k', 3), ('m', 6)] {
+            if let Some(number) = body.strip_suffix(suffix) {
+                let digits = written_digits(number)?;
+                let (whole, frac) = digits.split_once('.').unwrap_or((&digits, ""));
+                let frac: String = frac
+                    .chars()
+                    .chain(std::iter::repeat('0'))
+                    .take(zeros)
+                    .collect();
+                return Some(format!("{whole}{frac}").trim_start_matches('0').to_owned());
+            }
+        }
+    }
     let first = body.chars().next()?;
     if !first.is_ascii_digit() {
         return None;
@@ -321,6 +336,8 @@ mod tests {
             ("it's four fifty a month", &["450"]),
             ("512-555-0143", &["5125550143"]),
             ("$450,000", &["450000"]),
+            ("$450k", &["450000"]),
+            ("$1.2m", &["1200000"]),
             ("three point five", &["3.5"]),
             ("march third", &["3th"]),
             ("oh great another hour", &[]),

@@ -1,0 +1,1021 @@
+//! The caller's name, from the dialogue rather than from capital letters (speech-to-text
+//! output has none): the answer to the agent's name question, a self-introduction ("my name
+//! is…", "this is…", "it's…", "me llamo…", "soy…"), a voicemail greeting, a spelling
+//! ("jenna j e n n a", "o, k, e, k, e"), a correction ("no, it's Jon with no h", "Katherine
+//! with a K"), and a name the agent reads out that the caller confirms. Never the agent's own
+//! name, a third party ("my wife Jolene", "Dr. Patel"), a company or a common word.
+//!
+//! Two word lists decide what can be a name when nothing else does: first names (the 1990 US
+//! Census lists, public domain, plus international names they lack) and common words (words
+//! written in lower case mid-sentence in the development transcripts; `scripts/build-word-lists`).
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use super::dialogue::{cue_form, Call, TurnReading};
+use crate::analysis::spoken::names::{respell, spelling_hint, title_case};
+use crate::analysis::spoken::{fold, Word};
+use crate::domain::Role;
+
+const FIRST_NAMES: &str = include_str!("names/first-names.txt");
+const COMMON_WORDS: &str = include_str!("names/common-words.txt");
+const COMMON_WORDS_EXTRA: &str = include_str!("names/common-words-extra.txt");
+
+fn first_names() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| {
+        FIRST_NAMES
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
+    })
+}
+
+fn common_words() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| {
+        let extra = COMMON_WORDS_EXTRA
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .flat_map(str::split_whitespace);
+        COMMON_WORDS
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .chain(extra)
+            .collect()
+    })
+}
+
+/// Words that are never (part of) a name: pronouns, articles, prepositions, auxiliaries,
+/// fillers, greetings, yes and no, in English and Spanish.
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "an", "the", "and", "or", "but", "so", "of", "to", "in", "on", "at", "for", "with",
+    "from", "by", "about", "as", "into", "i", "im", "ive", "id", "ill", "me", "my", "mine", "you",
+    "your", "youre", "he", "she", "his", "her", "hers", "him", "it", "its", "we", "our", "us",
+    "they", "their", "them", "this", "that", "these", "those", "is", "am", "are", "was", "were",
+    "be", "been", "being", "do", "does", "did", "dont", "doesnt", "didnt", "have", "has", "had",
+    "will", "would", "can", "could", "should", "shall", "may", "might", "must", "not", "no", "yes",
+    "yeah", "yep", "yup", "nope", "ok", "okay", "um", "uh", "umm", "uhh", "er", "erm", "hmm", "mm",
+    "oh", "ah", "hi", "hey", "hello", "thanks", "thank", "please", "sorry", "sure", "well", "just",
+    "like", "also", "too", "very", "really", "here", "there", "what", "who", "whom", "whose",
+    "which", "when", "where", "why", "how", "if", "then", "than", "because", "calling", "call",
+    "speaking", "again", "still", "now", "today", "mister", "mr", "mrs", "ms", "miss", "sir",
+    "maam", "madam", "dr", "doctor", "el", "la", "los", "las", "de", "del", "y", "o", "que", "en",
+    "es", "soy", "yo", "mi", "su", "un", "una", "con", "por", "para", "si", "no", "hola",
+    "gracias", "bueno", "pues", "este", "esta", "senor", "senora", "senorita", "don", "dona",
+    "name", "names", "nombre", "apellido", "first", "last", "middle", "full", "account", "under",
+    "spelled", "spell",
+];
+
+/// People other than the caller whose names callers give ("under my wife, Jolene").
+const RELATIONS: &[&str] = &[
+    "wife",
+    "husband",
+    "partner",
+    "spouse",
+    "son",
+    "daughter",
+    "mom",
+    "mother",
+    "mum",
+    "dad",
+    "father",
+    "kid",
+    "kids",
+    "child",
+    "baby",
+    "brother",
+    "sister",
+    "boss",
+    "friend",
+    "neighbor",
+    "neighbour",
+    "grandma",
+    "grandpa",
+    "grandmother",
+    "grandfather",
+    "grandson",
+    "granddaughter",
+    "fiance",
+    "fiancee",
+    "girlfriend",
+    "boyfriend",
+    "tenant",
+    "landlord",
+    "roommate",
+    "doctor",
+    "dr",
+    "nurse",
+    "dentist",
+    "patient",
+    "dog",
+    "cat",
+    "pet",
+    "puppy",
+    "kitten",
+    "uncle",
+    "aunt",
+    "cousin",
+    "nephew",
+    "niece",
+    "colleague",
+    "coworker",
+    "manager",
+    "assistant",
+    "technician",
+    "tech",
+    "agent",
+    "rep",
+    "lawyer",
+    "attorney",
+    "client",
+    "employee",
+    "esposa",
+    "esposo",
+    "marido",
+    "hijo",
+    "hija",
+    "mama",
+    "papa",
+    "madre",
+    "padre",
+    "hermano",
+    "hermana",
+    "amigo",
+    "amiga",
+    "doctora",
+    "perro",
+    "perrita",
+    "perrito",
+    "gato",
+    "abuela",
+    "abuelo",
+    "novio",
+    "novia",
+    "jefe",
+    "jefa",
+    "sobrino",
+    "sobrina",
+    "tio",
+    "tia",
+    "suegra",
+    "suegro",
+    "inquilino",
+];
+
+/// Words that start an answer before the name itself ("yeah it's under…", "sure, first name
+/// is…"). Read in cue form.
+const ANSWER_LEAD_INS: &[&str] = &[
+    "sure",
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "ok",
+    "okay",
+    "um",
+    "uh",
+    "umm",
+    "uhh",
+    "er",
+    "eh",
+    "oh",
+    "hi",
+    "hello",
+    "its",
+    "it",
+    "is",
+    "this",
+    "thats",
+    "that",
+    "my",
+    "name",
+    "names",
+    "first",
+    "full",
+    "the",
+    "under",
+    "im",
+    "i",
+    "am",
+    "be",
+    "would",
+    "id",
+    "so",
+    "well",
+    "si",
+    "claro",
+    "es",
+    "soy",
+    "me",
+    "llamo",
+    "mi",
+    "nombre",
+    "a",
+    "de",
+    "bueno",
+    "pues",
+    "este",
+    "mm",
+    "mhm",
+    "certainly",
+    "absolutely",
+    "of",
+    "course",
+    "go",
+    "ahead",
+    "ready",
+    "speaking",
+    "and",
+    "then",
+    "right",
+    "correct",
+    "please",
+    "put",
+    "con",
+    "habla",
+    "le",
+];
+
+/// Strong self-introductions: the name follows whatever it is.
+const STRONG_CUES: &[&[&str]] = &[
+    &["my", "name", "is"],
+    &["my", "names"],
+    &["my", "full", "name", "is"],
+    &["me", "llamo"],
+    &["mi", "nombre", "es"],
+    &["you", "have", "reached"],
+    &["youve", "reached"],
+    &["you", "reached"],
+    &["voicemail", "of"],
+    &["voicemail", "for"],
+    &["mailbox", "of"],
+    &["has", "llamado", "a"],
+    &["buzon", "de", "voz", "de"],
+];
+
+/// Weak self-introductions: the name follows only if it looks like one.
+const WEAK_CUES: &[&[&str]] = &[
+    &["this", "is"],
+    &["its"],
+    &["it", "is"],
+    &["its", "me"],
+    &["it", "is", "me"],
+    &["im"],
+    &["i", "am"],
+    &["soy"],
+    &["habla"],
+    &["le", "habla"],
+    &["call", "me"],
+];
+
+/// Cues after which only part of the name follows.
+const FIRST_NAME_CUES: &[&[&str]] = &[&["first", "name", "is"], &["first", "name"]];
+const SURNAME_CUES: &[&[&str]] = &[
+    &["last", "name", "is"],
+    &["last", "name"],
+    &["last", "names"],
+    &["surname", "is"],
+    &["family", "name", "is"],
+    &["apellido", "es"],
+    &["mi", "apellido"],
+];
+
+/// Words after a name that mark it as said of oneself ("jenna calling from", "tom here").
+const NAME_CONTEXT_AFTER: &[&str] = &["calling", "here", "speaking", "from", "again"];
+
+/// Replies that confirm what the agent just read out.
+const CONFIRMATIONS: &[&str] = &[
+    "yes", "yeah", "yep", "yup", "correct", "right", "exactly", "speaking", "si", "thats", "that",
+    "mhm", "sure", "it",
+];
+
+/// Words that open a correction ("no, it's…", "actually…").
+const CORRECTIONS: &[&str] = &[
+    "no",
+    "actually",
+    "sorry",
+    "correction",
+    "oops",
+    "perdon",
+    "nope",
+];
+
+/// Fillers skipped between a cue and the name ("my name is, um, dorothy").
+const FILLERS: &[&str] = &[
+    "um", "uh", "umm", "uhh", "er", "erm", "eh", "mm", "este", "pues",
+];
+
+/// Agent phrases before a name they read out for the caller to confirm ("am I speaking with
+/// Rachel Feingold?", "I have you as Maria Gomez").
+const AGENT_READ_BACKS: &[&[&str]] = &[
+    &["speaking", "with"],
+    &["speaking", "to"],
+    &["is", "this"],
+    &["have", "you", "as"],
+    &["is", "that"],
+    &["under", "the", "name"],
+    &["under", "the", "name", "of"],
+    &["account", "holder"],
+    &["hablo", "con"],
+    &["es", "usted"],
+];
+
+/// Agent phrases before the agent's own name ("this is Maya", "my name is Maya").
+const AGENT_SELF: &[&[&str]] = &[
+    &["this", "is"],
+    &["my", "name", "is"],
+    &["my", "names"],
+    &["im"],
+    &["i", "am"],
+    &["me", "llamo"],
+    &["le", "atiende"],
+    &["le", "habla"],
+    &["habla"],
+    &["soy"],
+];
+
+/// How sure a name is: a later one replaces an earlier one only if it is at least as sure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Strength {
+    /// Read out by the agent and confirmed.
+    Confirmed,
+    /// "this is Tom", "it's Jenna".
+    Weak,
+    /// "my name is…", an answer to the name question, a voicemail greeting.
+    Strong,
+}
+
+/// Which part of a name a candidate holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// As much of the name as was said.
+    Whole,
+    /// "first name is Tyler", the answer to "and first?".
+    First,
+    /// "last name is Brooks", the answer to "and your last name?".
+    Surname,
+}
+
+/// A name found in one turn.
+#[derive(Debug, Clone)]
+struct Candidate {
+    /// Lower-case words, first name first.
+    words: Vec<String>,
+    strength: Strength,
+    part: Part,
+    /// Said after a correction word ("no, it's…", "actually…").
+    correction: bool,
+    /// The turn's index in the transcript.
+    turn: usize,
+}
+
+/// The caller's name and the transcript turn it was (last) said in.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NameFound {
+    /// Title case ("Maria Gomez").
+    pub(crate) name: String,
+    /// The turn's index in the transcript.
+    pub(crate) turn: usize,
+}
+
+fn is_function_word(w: &str) -> bool {
+    FUNCTION_WORDS.contains(&w)
+}
+
+fn is_first_name(w: &str) -> bool {
+    first_names().contains(w)
+}
+
+fn is_common(w: &str) -> bool {
+    common_words().contains(w)
+}
+
+/// The shape of a name word: letters (an apostrophe or hyphen inside), 2 to 20 of them.
+fn name_shaped(word: &Word<'_>) -> bool {
+    let n = word.lower.chars().count();
+    (2..=20).contains(&n)
+        && word.lower.chars().next().is_some_and(char::is_alphabetic)
+        && word
+            .lower
+            .chars()
+            .all(|c| c.is_alphabetic() || matches!(c, '\'' | '-'))
+}
+
+/// A word that may stand in a name: shaped like one, not a function word, a relation or a
+/// common word (unless the transcript is cased and the word is capitalised).
+fn plain_name_word(word: &Word<'_>, cased: bool) -> bool {
+    let form = cue_form(&word.lower);
+    name_shaped(word)
+        && !is_function_word(&form)
+        && !RELATIONS.contains(&form.as_str())
+        && (!is_common(&form) || (cased && word.is_capitalised()))
+}
+
+/// The turn is written with capitals (a formatting transcriber), so a capital means
+/// something; speech-to-text output in lower case says nothing by case.
+fn is_cased(turn: &TurnReading<'_>) -> bool {
+    let words = &turn.utterance.words;
+    words.iter().any(|w| w.raw.chars().any(char::is_uppercase))
+        && words.iter().any(|w| {
+            w.raw.chars().any(char::is_alphabetic) && !w.raw.chars().any(char::is_uppercase)
+        })
+}
+
+/// How sure we must be that a word opens a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Context {
+    /// After "my name is": any word but a function or common word (a common word that is a
+    /// first name, too: "my name is Grace").
+    Strong,
+    /// The answer to the name question: a known first name, a capitalised word in a cased
+    /// transcript, or a short clause of nothing but name-like words ("maria gomez",
+    /// "okeke").
+    Answer,
+    /// After "this is", "it's", "I'm": a known first name, or a capitalised word in a cased
+    /// transcript; a first name that is also a common word only before "calling", "from",
+    /// a surname or the end of the clause.
+    Weak,
+}
+
+/// Particles inside a name ("María de la Cruz", "Ludwig van Beethoven").
+const PARTICLES: &[&str] = &["de", "del", "la", "las", "los", "van", "von", "da", "di"];
+
+/// The index of the first word at or after `start` that is not a filler.
+fn skip_fillers(turn: &TurnReading<'_>, start: usize) -> usize {
+    let words = &turn.utterance.words;
+    let mut at = start;
+    while words
+        .get(at)
+        .is_some_and(|w| FILLERS.contains(&cue_form(&w.lower).as_str()))
+    {
+        at += 1;
+    }
+    at
+}
+
+/// [`read_name`], and when the name ends a clause and the next clause starts with the same
+/// first name ("dorothy, dorothy fields"), the fuller reading.
+fn read_name_extended(
+    turn: &TurnReading<'_>,
+    start: usize,
+    context: Context,
+) -> Option<Vec<String>> {
+    let parts = read_name(turn, start, context)?;
+    let words = &turn.utterance.words;
+    let next = start + parts.len();
+    let repeats = words
+        .get(next.saturating_sub(1))
+        .is_some_and(|w| w.clause_end)
+        && words
+            .get(next)
+            .zip(parts.first())
+            .is_some_and(|(w, first)| fold(&w.lower) == fold(first));
+    if repeats {
+        if let Some(longer) = read_name(turn, next, context).filter(|l| l.len() > parts.len()) {
+            return Some(longer);
+        }
+    }
+    Some(parts)
+}
+
+/// Reads a name from word `start` of `turn`; `None` when the words there are not one.
+fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<Vec<String>> {
+    let words = &turn.utterance.words;
+    let cased = is_cased(turn);
+    // A spelled name standing alone ("j e n n a").
+    if let Some(run) = turn.utterance.spelled_at(start) {
+        return (run.letters.chars().count() >= 2).then(|| vec![run.letters.clone()]);
+    }
+    let first = words.get(start)?;
+    if !name_shaped(first) {
+        return None;
+    }
+    let form = cue_form(&first.lower);
+    if is_function_word(&form) || RELATIONS.contains(&form.as_str()) {
+        return None;
+    }
+    let known = is_first_name(&form);
+    let capital = cased && first.is_capitalised();
+    let common = is_common(&form);
+    // The words of the clause before any spelling of them ("raman r a m a n").
+    let clause_end = words
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .position(|w| w.clause_end)
+        .map_or(words.len(), |p| start + p + 1);
+    let spelled_from = turn
+        .utterance
+        .spelled
+        .iter()
+        .map(|r| r.start)
+        .find(|&s| s > start && s < clause_end)
+        .unwrap_or(clause_end);
+    let clause_len = spelled_from - start;
+    let accepted = match context {
+        Context::Strong => !common || known || capital,
+        Context::Answer => {
+            (known && !(common && !capital && clause_len > 3))
+                || capital
+                || (!common
+                    && clause_len <= 4
+                    && words
+                        .get(start..start + clause_len)
+                        .unwrap_or_default()
+                        .iter()
+                        .all(|w| plain_name_word(w, cased) || w.lower.chars().count() == 1))
+        }
+        Context::Weak => {
+            let next = words.get(start + 1).map(|w| cue_form(&w.lower));
+            let name_follows = first.clause_end
+                || next.as_deref().is_none_or(|n| {
+                    NAME_CONTEXT_AFTER.contains(&n) || (!is_common(n) && !is_function_word(n))
+                });
+            (known && (!common || capital || name_follows)) || (capital && !common)
+        }
+    };
+    if !accepted {
+        return None;
+    }
+    let mut parts = vec![first.lower.replace('’', "'")];
+    let mut at = start;
+    while parts.len() < 4 && !words.get(at).is_some_and(|w| w.clause_end) {
+        let Some(next) = words.get(at + 1) else { break };
+        if turn.utterance.spelled_at(at + 1).is_some() {
+            break;
+        }
+        // "marcus marcus bell": a stutter is said once.
+        if next.lower == words.get(at).map_or("", |w| w.lower.as_str()) {
+            at += 1;
+            continue;
+        }
+        let next_form = cue_form(&next.lower);
+        let followed_by_name = |k: usize| {
+            words.get(k).is_some_and(|w| {
+                plain_name_word(w, cased) && !is_first_name(&cue_form(&w.lower))
+                    || w.is_capitalised() && cased
+            })
+        };
+        // "robert j sullivan": a middle initial between two name words.
+        let initial = next.lower.chars().count() == 1
+            && next.lower.chars().all(char::is_alphabetic)
+            && followed_by_name(at + 2);
+        let particle = PARTICLES.contains(&next_form.as_str())
+            && words
+                .get(at + 2)
+                .is_some_and(|w| plain_name_word(w, cased) || (cased && w.is_capitalised()));
+        // In a cased transcript a lower-case word after a capitalised name is not a name.
+        let case_breaks = cased && first.is_capitalised() && !next.is_capitalised() && !particle;
+        if !(plain_name_word(next, cased) || initial || particle) || case_breaks {
+            break;
+        }
+        parts.push(next.lower.replace('’', "'"));
+        at += 1;
+    }
+    Some(parts)
+}
+
+fn matches_at(turn: &TurnReading<'_>, at: usize, phrase: &[&str]) -> bool {
+    let words = &turn.utterance.words;
+    phrase.iter().enumerate().all(|(k, p)| {
+        words
+            .get(at + k)
+            .is_some_and(|w| cue_form(&w.lower) == *p && (k + 1 == phrase.len() || !w.clause_end))
+    })
+}
+
+/// A relation word (or a possessive) among the three words before `at` in the same clause.
+fn owned_by_someone_else(turn: &TurnReading<'_>, at: usize) -> bool {
+    let words = &turn.utterance.words;
+    (1..=3)
+        .filter_map(|k| at.checked_sub(k))
+        .map_while(|i| words.get(i).filter(|w| !w.clause_end || i + 1 == at))
+        .any(|w| {
+            let form = cue_form(&w.lower);
+            RELATIONS.contains(&form.as_str())
+                || (w.lower.ends_with("'s") && form != "its" && form != "lets" && form != "thats")
+                || matches!(form.as_str(), "his" | "her" | "their" | "hers")
+        })
+}
+
+/// Correction words among the three words before `at`.
+fn corrected_before(turn: &TurnReading<'_>, at: usize) -> bool {
+    let words = &turn.utterance.words;
+    (1..=3)
+        .filter_map(|k| at.checked_sub(k))
+        .filter_map(|i| words.get(i))
+        .any(|w| CORRECTIONS.contains(&cue_form(&w.lower).as_str()))
+}
+
+/// The agent's own first names, from their self-introductions.
+fn agent_names(call: &Call<'_>) -> HashSet<String> {
+    let mut names = HashSet::new();
+    for turn in call.agent() {
+        let words = &turn.utterance.words;
+        for i in 0..words.len() {
+            for cue in AGENT_SELF {
+                if matches_at(turn, i, cue) {
+                    if let Some(parts) = read_name(turn, i + cue.len(), Context::Weak) {
+                        if let Some(first) = parts.first() {
+                            names.insert(fold(first));
+                        }
+                    }
+                }
+            }
+        }
+        // "Maya speaking", "Maya here".
+        for pair in words.windows(2) {
+            if let [name, after] = pair {
+                let a = cue_form(&after.lower);
+                if (a == "speaking" || a == "here") && is_first_name(&cue_form(&name.lower)) {
+                    names.insert(fold(&name.lower));
+                }
+            }
+        }
+    }
+    names
+}
+
+fn candidate(
+    turn: &TurnReading<'_>,
+    words: Vec<String>,
+    strength: Strength,
+    part: Part,
+    at: usize,
+) -> Candidate {
+    Candidate {
+        words,
+        strength,
+        part,
+        correction: corrected_before(turn, at),
+        turn: turn.index,
+    }
+}
+
+/// Candidates in one caller turn.
+fn candidates_in(call: &Call<'_>, position: usize, turn: &TurnReading<'_>) -> Vec<Candidate> {
+    let mut found = Vec::new();
+    let words = &turn.utterance.words;
+    if let Some(agent) = call.agent_before(position).filter(|a| a.asks.name) {
+        // "…and your last name?" asks for a surname only; "and first?" for a first name.
+        let asks_last = agent.norm.contains(" last");
+        let asks_first = agent.norm.contains(" first");
+        let part = match (asks_first, asks_last) {
+            (false, true) => Part::Surname,
+            (true, false) if !agent.norm.contains(" first name and") => Part::First,
+            _ => Part::Whole,
+        };
+        if let Some(c) = answer(turn, part) {
+            found.push(c);
+        }
+    }
+    let cue_sets: [(&[&[&str]], Strength, Part, Context); 4] = [
+        (STRONG_CUES, Strength::Strong, Part::Whole, Context::Strong),
+        (WEAK_CUES, Strength::Weak, Part::Whole, Context::Weak),
+        (
+            FIRST_NAME_CUES,
+            Strength::Strong,
+            Part::First,
+            Context::Answer,
+        ),
+        (
+            SURNAME_CUES,
+            Strength::Strong,
+            Part::Surname,
+            Context::Answer,
+        ),
+    ];
+    for i in 0..words.len() {
+        for (cues, strength, part, context) in cue_sets {
+            // The longest cue at this word wins ("its me" over "its").
+            let Some(cue) = cues
+                .iter()
+                .filter(|c| matches_at(turn, i, c))
+                .max_by_key(|c| c.len())
+            else {
+                continue;
+            };
+            let cue_end = i + cue.len();
+            let after_break = words
+                .get(cue_end.saturating_sub(1))
+                .is_some_and(|w| w.clause_end);
+            // "this is, uh, Tom" reads on; "this is. Tom" after a weak cue does not, except
+            // "it's me, Jake".
+            let me_cue = cue.last() == Some(&"me");
+            if after_break && context == Context::Weak && !me_cue {
+                continue;
+            }
+            if owned_by_someone_else(turn, i) {
+                continue;
+            }
+            let start = skip_fillers(turn, cue_end);
+            if let Some(parts) = read_name_extended(turn, start, context) {
+                found.push(candidate(turn, parts, strength, part, i));
+            }
+        }
+        // "Grace here", "Tom speaking" at the start of a turn.
+        let w = cue_form(&words[i].lower);
+        if i <= 2
+            && (w == "here" || w == "speaking")
+            && i > 0
+            && is_first_name(&cue_form(&words[i - 1].lower))
+            && !is_function_word(&cue_form(&words[i - 1].lower))
+        {
+            found.push(candidate(
+                turn,
+                vec![words[i - 1].lower.clone()],
+                Strength::Weak,
+                Part::Whole,
+                i - 1,
+            ));
+        }
+    }
+    // "No, Andrea", "no p h, Stephen": a correction that opens with a first name.
+    if words
+        .first()
+        .is_some_and(|w| CORRECTIONS.contains(&cue_form(&w.lower).as_str()))
+    {
+        if let Some(at) = (1..words.len().min(6)).find(|&k| {
+            words.get(k).is_some_and(|w| {
+                name_shaped(w)
+                    && is_first_name(&cue_form(&w.lower))
+                    && !is_function_word(&cue_form(&w.lower))
+            })
+        }) {
+            if let Some(parts) = read_name(turn, at, Context::Weak) {
+                let mut c = candidate(turn, parts, Strength::Weak, Part::Whole, at);
+                c.correction = true;
+                found.push(c);
+            }
+        }
+    }
+    found
+}
+
+/// The name given in answer to the agent's question: in each of the first few clauses,
+/// lead-ins skipped, then a name; the fullest one wins ("wilson. greg wilson", "the
+/// homeowner, tim sanders").
+fn answer(turn: &TurnReading<'_>, part: Part) -> Option<Candidate> {
+    const CLAUSES: usize = 4;
+    let words = &turn.utterance.words;
+    let mut best: Option<Candidate> = None;
+    let mut start = 0;
+    for _ in 0..CLAUSES {
+        if start >= words.len() {
+            break;
+        }
+        let len = words
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .position(|w| w.clause_end)
+            .map_or(words.len() - start, |p| p + 1);
+        let lead = (start..start + len).find(|&k| {
+            words
+                .get(k)
+                .is_some_and(|w| !ANSWER_LEAD_INS.contains(&cue_form(&w.lower).as_str()))
+        });
+        if let Some(at) = lead {
+            if !owned_by_someone_else(turn, at) {
+                if let Some(parts) = read_name(turn, at, Context::Answer) {
+                    let c = candidate(turn, parts, Strength::Strong, part, at);
+                    if best.as_ref().is_none_or(|b| c.words.len() > b.words.len()) {
+                        best = Some(c);
+                    }
+                }
+            }
+        }
+        start += len;
+    }
+    best
+}
+
+/// A name the agent reads out, confirmed by the caller's next turn.
+fn confirmed_read_back(call: &Call<'_>, position: usize) -> Option<Candidate> {
+    let agent = call.turns.get(position)?;
+    let reply = call
+        .turns
+        .get(position + 1)
+        .filter(|t| t.role == Role::Caller)?;
+    let confirms = reply
+        .utterance
+        .words
+        .first()
+        .is_some_and(|w| CONFIRMATIONS.contains(&cue_form(&w.lower).as_str()));
+    if agent.role != Role::Agent || !confirms {
+        return None;
+    }
+    let words = &agent.utterance.words;
+    (0..words.len()).find_map(|i| {
+        AGENT_READ_BACKS
+            .iter()
+            .filter(|cue| matches_at(agent, i, cue))
+            .find_map(|cue| {
+                let start = i + cue.len();
+                // "Mr. Gomez", "Ms. Rachel Feingold".
+                let start = start
+                    + usize::from(words.get(start).is_some_and(|w| {
+                        matches!(
+                            cue_form(&w.lower).as_str(),
+                            "mr" | "mrs" | "ms" | "miss" | "mister"
+                        )
+                    }));
+                let parts = read_name(agent, start, Context::Weak)?;
+                Some(candidate(
+                    agent,
+                    parts,
+                    Strength::Confirmed,
+                    Part::Whole,
+                    start,
+                ))
+            })
+    })
+}
+
+/// Spelling hints in a turn ("jon, no h"; "katherine with a k") applied to the name.
+fn apply_hints(turn: &TurnReading<'_>, candidate: &mut Candidate) {
+    let words: Vec<String> = turn
+        .utterance
+        .words
+        .iter()
+        .map(|w| cue_form(&w.lower))
+        .collect();
+    for i in 0..words.len() {
+        let rest: Vec<&str> = words
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let Some((hint, _)) = spelling_hint(&rest) else {
+            continue;
+        };
+        // The hint is about the name word said just before it, else the first name.
+        let before = i.checked_sub(1).and_then(|p| words.get(p));
+        let target = candidate
+            .words
+            .iter()
+            .position(|w| Some(&fold(w)) == before)
+            .unwrap_or(0);
+        if let Some(word) = candidate.words.get_mut(target) {
+            if let Some(respelled) = respell(word, hint) {
+                *word = respelled;
+            }
+        }
+    }
+}
+
+/// Spelled runs in a turn confirm or correct a word of the name: the word said just before
+/// the spelling ("Doyle, D O Y L E"), else the word the spelling resembles ("K A T H E R I
+/// N E" for "Catherine"). With `any` (the agent asked for a spelling), a spelling that
+/// resembles no word replaces a one-word name's only word.
+fn apply_spellings(turn: &TurnReading<'_>, candidate: &mut Candidate) {
+    for run in &turn.utterance.spelled {
+        let said = run
+            .start
+            .checked_sub(1)
+            .and_then(|p| turn.utterance.words.get(p))
+            .map(|w| fold(&w.lower));
+        let target = candidate
+            .words
+            .iter()
+            .position(|w| Some(fold(w)) == said && same_person(w, &run.letters))
+            .or_else(|| {
+                candidate
+                    .words
+                    .iter()
+                    .position(|w| same_person(w, &run.letters))
+            });
+        if let Some(word) = target.and_then(|t| candidate.words.get_mut(t)) {
+            if fold(word) != run.letters {
+                *word = run.letters.clone();
+            }
+        }
+    }
+}
+
+/// True when two name words are one person's, said or spelled differently ("Jon"/"John",
+/// "Catherine"/"Katherine", "Steven"/"Stephen").
+fn same_person(a: &str, b: &str) -> bool {
+    let (a, b) = (fold(a), fold(b));
+    a == b || strsim::jaro_winkler(&a, &b) >= 0.8
+}
+
+/// The caller's name across the call.
+pub(crate) fn caller_name(call: &Call<'_>) -> Option<NameFound> {
+    let agents = agent_names(call);
+    let mut best: Option<Candidate> = None;
+    for (position, turn) in call.turns.iter().enumerate() {
+        let found: Vec<Candidate> = if turn.role == Role::Caller {
+            candidates_in(call, position, turn)
+        } else {
+            confirmed_read_back(call, position).into_iter().collect()
+        };
+        for mut candidate in found {
+            if turn.role == Role::Caller {
+                apply_spellings(turn, &mut candidate);
+                apply_hints(turn, &mut candidate);
+            }
+            let first = candidate.words.first().map(|w| fold(w)).unwrap_or_default();
+            // The agent's own name, said back by the caller ("hi Maya").
+            if agents.contains(&first) && candidate.strength < Strength::Strong {
+                continue;
+            }
+            best = Some(merge(best, candidate));
+        }
+        // Spellings and hints in a later turn keep fixing the name found so far.
+        if turn.role == Role::Caller {
+            if let Some(b) = best.as_mut() {
+                if b.turn != turn.index {
+                    let before = b.words.clone();
+                    apply_spellings(turn, b);
+                    apply_hints(turn, b);
+                    if b.words != before {
+                        b.turn = turn.index;
+                    }
+                }
+            }
+        }
+    }
+    best.map(|b| NameFound {
+        name: title_case(&b.words.join(" ")),
+        turn: b.turn,
+    })
+}
+
+/// The name so far and a new candidate: parts are joined ("Tyler" + surname "Brooks"), the
+/// surer reading wins, a later one of equal strength wins (a correction), and a first name
+/// said again keeps the surname already known.
+fn merge(best: Option<Candidate>, new: Candidate) -> Candidate {
+    let Some(old) = best else {
+        return new;
+    };
+    match (old.part, new.part) {
+        // "first name is Tyler, last name is Brooks", "Maria." … "and your last name?"
+        (Part::First | Part::Whole, Part::Surname) if old.words.len() == 1 => {
+            let mut merged = old;
+            merged.words.extend(new.words);
+            merged.part = Part::Whole;
+            merged.turn = new.turn;
+            return merged;
+        }
+        (Part::Whole, Part::Surname) => {
+            let mut merged = old;
+            if let (Some(last), [surname]) = (merged.words.last_mut(), new.words.as_slice()) {
+                last.clone_from(surname);
+            }
+            merged.turn = new.turn;
+            return merged;
+        }
+        // "last name?" "smith" … "and first?" "jordan".
+        (Part::Surname, Part::First | Part::Whole) if new.words.len() == 1 => {
+            let mut merged = new;
+            merged.words.extend(old.words);
+            merged.part = Part::Whole;
+            return merged;
+        }
+        _ => {}
+    }
+    if new.strength < old.strength && !new.correction {
+        // A weaker reading can still add the surname the stronger one lacked.
+        let adds_surname = old.words.len() == 1
+            && new.words.len() > 1
+            && new
+                .words
+                .first()
+                .is_some_and(|f| same_person(f, &old.words[0]));
+        if adds_surname {
+            let mut merged = old;
+            merged.words = new.words;
+            return merged;
+        }
+        return old;
+    }
+    let same_first = match (new.words.first(), old.words.first()) {
+        (Some(a), Some(b)) => same_person(a, b),
+        _ => false,
+    };
+    let mut merged = new;
+    // "Jon Petersen" … "sorry, it's Jon, no h": the surname stays.
+    if same_first && merged.words.len() < old.words.len() {
+        merged
+            .words
+            .extend(old.words.iter().skip(merged.words.len()).cloned());
+    }
+    // A shorter, different name said later without a correction is more likely a word in a
+    // sentence than a new name.
+    if !same_first
+        && !merged.correction
+        && merged.words.len() < old.words.len()
+        && merged.strength <= old.strength
+    {
+        return old;
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests;
