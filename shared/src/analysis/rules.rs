@@ -759,7 +759,7 @@ mod tests {
     }
 
     #[test]
-    fn a_long_call_is_analyzed_quickly() {
+    fn a_200_turn_call_is_analyzed_in_range() {
         let lines = [
             (Role::Agent, "Thanks for calling, how can I help?"),
             (
@@ -776,15 +776,10 @@ mod tests {
             .flat_map(|_| lines.iter().map(|(r, t)| Turn::new(*r, *t)))
             .collect();
         let transcript = Transcript::new(turns).capped(100_000);
-        let start = std::time::Instant::now();
+        // How fast is for `postcall bench`, never for a test.
         let a = analyze(&transcript);
-        // Generous for unoptimised test builds on a busy machine; release runs far below 1 ms.
-        assert!(
-            start.elapsed() < std::time::Duration::from_millis(200),
-            "{:?}",
-            start.elapsed()
-        );
         assert_in_range(&a);
+        assert_eq!(a.intent, analyze(&transcript).intent);
     }
 
     fn vocabulary() -> impl Strategy<Value = String> {

@@ -12,6 +12,7 @@ pub mod email;
 pub mod letters;
 pub mod names;
 pub mod numbers;
+pub mod vocabulary;
 pub mod words;
 
 pub use email::SpokenEmail;
@@ -210,21 +211,29 @@ pub fn normalize_name(text: &str) -> Option<String> {
     (!joined.is_empty()).then(|| names::title_case(&joined))
 }
 
-/// Lower case without accents, for comparing a spoken word with its spelling.
+/// Lower case without accents or ligatures, for comparing a spoken word with its spelling
+/// ("Petrović" and "P E T R O V I C", "Kjær" and "K J A E R").
 pub fn fold(word: &str) -> String {
-    word.chars()
+    use unicode_normalization::{char::is_combining_mark, UnicodeNormalization as _};
+    let mut out = String::with_capacity(word.len());
+    for c in word
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
         .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' => 'u',
-            'ñ' => 'n',
-            'ç' => 'c',
-            other => other,
-        })
-        .collect()
+    {
+        match c {
+            'ø' => out.push('o'),
+            'æ' => out.push_str("ae"),
+            'œ' => out.push_str("oe"),
+            'ß' => out.push_str("ss"),
+            'ł' => out.push('l'),
+            'đ' => out.push('d'),
+            'ı' => out.push('i'),
+            'þ' => out.push_str("th"),
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

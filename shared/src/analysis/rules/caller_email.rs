@@ -5,6 +5,7 @@
 //! business's own) or one the caller gave for someone else ("cc my wife").
 
 use super::dialogue::{cue_form, Call, TurnReading};
+use crate::analysis::spoken::SpokenEmail;
 use crate::domain::Role;
 
 /// Words that mark an address as someone else's.
@@ -72,7 +73,8 @@ fn starts_with_any(turn: &TurnReading<'_>, list: &[&str], within: usize) -> bool
         .any(|w| list.contains(&cue_form(&w.lower).as_str()))
 }
 
-fn letters(address: &str) -> String {
+/// Letters and digits of an address, separators and domain dropped.
+fn alnum(address: &str) -> String {
     address
         .split('@')
         .next()
@@ -82,13 +84,15 @@ fn letters(address: &str) -> String {
         .collect()
 }
 
-/// True when the agent's address is a read-back of what the caller said: the same domain
-/// and similar local parts, or local parts that share their letters.
-fn is_read_back_of(spoken: &str, read: &str) -> bool {
+/// True when the agent's written address is a read-back of what the caller said: the same
+/// letters and digits, or the same domain and nearly the same local part. A read-back the
+/// agent only said aloud is their hearing, not a correction, and never counts.
+fn is_written_read_back_of(spoken: &str, read: &SpokenEmail) -> bool {
     let domain = |e: &str| e.split_once('@').map(|(_, d)| d.to_owned());
-    let (a, b) = (letters(spoken), letters(read));
-    (domain(spoken) == domain(read) && strsim::jaro_winkler(&a, &b) >= 0.8)
-        || (!a.is_empty() && !b.is_empty() && (a.contains(&b) || b.contains(&a)))
+    read.written
+        && (alnum(spoken) == alnum(&read.address)
+            || (domain(spoken) == domain(&read.address)
+                && strsim::jaro_winkler(&alnum(spoken), &alnum(&read.address)) >= 0.9))
 }
 
 /// True when a caller turn sounds like an address was given ("… at gmail dot com"), read or
@@ -99,11 +103,47 @@ fn gives_an_address(turn: &TurnReading<'_>) -> bool {
         && (norm.contains(" dot ") || norm.contains(" punto ") || norm.contains(".com"))
 }
 
+/// Phrases that make an agent turn a question even without a question mark ("is it still k
+/// lowe at yahoo dot com").
+const CONFIRM_QUESTIONS: &[&str] = &[
+    " is that",
+    " is it",
+    " is this",
+    " still correct",
+    " still good",
+    " still the best",
+    " still right",
+    " correct ",
+    " right ",
+    " es correcto",
+    " sigue siendo",
+    " todavia",
+    " ok ",
+    " okay ",
+    " i have ",
+    " we have ",
+    " on file",
+    " i see ",
+    " shows ",
+    " tengo ",
+    " tenemos ",
+    " aparece ",
+];
+
+fn is_question(turn: &TurnReading<'_>) -> bool {
+    turn.asks.question || CONFIRM_QUESTIONS.iter().any(|q| turn.norm.contains(q))
+}
+
 /// The caller's email across the call.
 pub(crate) fn caller_email(call: &Call<'_>) -> Option<EmailFound> {
     let mut current: Option<EmailFound> = None;
+    // Addresses the agent gave without asking about them: the business's own.
+    let mut offered: Vec<String> = Vec::new();
     for (position, turn) in call.turns.iter().enumerate() {
         if turn.role != Role::Caller {
+            if !is_question(turn) && !turn.asks.email {
+                offered.extend(turn.emails.iter().map(|e| e.address.clone()));
+            }
             continue;
         }
         let before = call.agent_before(position);
@@ -111,76 +151,70 @@ pub(crate) fn caller_email(call: &Call<'_>) -> Option<EmailFound> {
             .turns
             .get(position + 1)
             .filter(|t| t.role == Role::Agent);
-        let agent_before: Vec<String> = before
-            .map(|t| {
-                t.utterance
-                    .emails()
-                    .into_iter()
-                    .map(|e| e.address)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let agent_after: Vec<String> = after
-            .map(|t| {
-                t.utterance
-                    .emails()
-                    .into_iter()
-                    .map(|e| e.address)
-                    .collect()
-            })
-            .unwrap_or_default();
         let asked = before.is_some_and(|t| t.asks.email);
-        let correction = starts_with_any(turn, CORRECTIONS, 3);
+        let words = &turn.utterance.words;
+        // The address said last, a written one before a spoken one of the same turn.
+        let given = turn
+            .emails
+            .iter()
+            .rev()
+            .find(|e| e.written)
+            .or_else(|| turn.emails.last());
+        let upto = given.map_or(words.len(), |e| e.start);
+        let correction = words
+            .iter()
+            .take(upto.max(3))
+            .any(|w| CORRECTIONS.contains(&cue_form(&w.lower).as_str()));
         let confirms = starts_with_any(turn, CONFIRMATIONS, 2) && !correction;
-        let spoken = turn
-            .utterance
-            .emails()
-            .into_iter()
-            .last()
-            .map(|e| e.address);
 
-        let Some(spoken) = spoken else {
+        let Some(given) = given else {
             // "Yes, that's it" to an address the agent read from file.
-            if confirms && before.is_some_and(|t| t.asks.question) && current.is_none() {
-                if let Some(on_file) = agent_before.last() {
+            if confirms && current.is_none() {
+                if let Some(on_file) = before
+                    .filter(|t| is_question(t))
+                    .and_then(|t| t.emails.last())
+                {
                     current = Some(EmailFound {
-                        address: on_file.clone(),
+                        address: on_file.address.clone(),
                         turn: turn.index,
                     });
                 }
             }
-            // An address we could not read, or "no, two t's": the agent's read-back is it.
-            if (gives_an_address(turn) || (correction && current.is_some()))
-                && !agent_after.is_empty()
-            {
-                if let Some(read) = agent_after.last() {
+            // An address we could not read, or "no, two t's" to the address found or to the
+            // one on file: the agent's next read-back is it.
+            let on_file = before.is_some_and(|t| !t.emails.is_empty());
+            if gives_an_address(turn) || (correction && (current.is_some() || on_file)) {
+                if let Some(read) = after.and_then(|t| t.emails.last()) {
                     current = Some(EmailFound {
-                        address: read.clone(),
+                        address: read.address.clone(),
                         turn: turn.index,
                     });
                 }
             }
             continue;
         };
-        // The business's own address, said back; not one on file the caller confirms.
-        let repeats_agent = agent_before.contains(&spoken) && !asked && !confirms;
-        let third_party = turn
-            .utterance
-            .words
+        let spoken = given.address.clone();
+        // The business's address said back ("frontdesk at ironpeak fit dot com, got it").
+        if offered.contains(&spoken) && !asked && !correction {
+            continue;
+        }
+        let third_party = words
             .iter()
             .any(|w| THIRD_PARTY.contains(&cue_form(&w.lower).as_str()));
-        if repeats_agent || (third_party && current.is_some()) {
+        if third_party && current.is_some() {
             continue;
         }
         if current.is_some() && !correction && !asked {
             continue;
         }
-        let read_back = agent_after
-            .iter()
-            .rev()
-            .find(|read| is_read_back_of(&spoken, read));
+        let read_back = after.and_then(|t| {
+            t.emails
+                .iter()
+                .rev()
+                .find(|read| !given.written && is_written_read_back_of(&spoken, read))
+        });
         current = Some(EmailFound {
-            address: read_back.cloned().unwrap_or(spoken),
+            address: read_back.map_or(spoken, |r| r.address.clone()),
             turn: turn.index,
         });
     }

@@ -4,7 +4,7 @@
 //! email, a spelling, a confirmation). Everything after this reads these readings, never the
 //! raw text again.
 
-use crate::analysis::spoken::{self, detect_lang, Lang, Utterance};
+use crate::analysis::spoken::{self, detect_lang, Lang, SpokenEmail, Utterance};
 use crate::domain::{CappedTranscript, Role};
 
 /// One turn, read.
@@ -15,6 +15,8 @@ pub(crate) struct TurnReading<'a> {
     pub(crate) role: Role,
     /// The words, numbers, spellings and addresses.
     pub(crate) utterance: Utterance<'a>,
+    /// The email addresses said in the turn, read once.
+    pub(crate) emails: Vec<SpokenEmail>,
     /// Lower-case words without accents or apostrophes, `|` at clause breaks, a space on
     /// each side: what cue phrases are matched against (" dont call | im ").
     pub(crate) norm: String,
@@ -69,9 +71,11 @@ impl<'a> Call<'a> {
                 } else {
                     Asks::default()
                 };
+                let emails = utterance.emails();
                 Some(TurnReading {
                     index,
                     role: turn.role,
+                    emails,
                     utterance,
                     norm,
                     asks,
@@ -157,6 +161,21 @@ const NAME_QUESTIONS: &[&str] = &[
     " a nombre de quien",
     " nombre completo",
     " and you are",
+    " who do i have",
+    " pleasure of speaking",
+    " who am i talking",
+    " whos this",
+    " who is this",
+    " ask who",
+    " your name again",
+    " name of the",
+    " policy holder",
+    " account holder",
+    " the name on",
+    " name on your",
+    " name on file",
+    " contact name",
+    " main contact",
     " and first",
     " and the first",
     " and last",
@@ -176,18 +195,146 @@ const SPELLING_QUESTIONS: &[&str] = &[
     " como se escribe",
 ];
 
+/// Phrases that make a turn a request even without a question mark (speech-to-text output
+/// has none): "can i get your name", "please spell the last name".
+const REQUESTS: &[&str] = &[
+    " can i get",
+    " can i have",
+    " could i get",
+    " could i have",
+    " may i have",
+    " may i get",
+    " can you give",
+    " could you give",
+    " can you tell",
+    " could you tell",
+    " can you spell",
+    " could you spell",
+    " can you confirm",
+    " please",
+    " whats",
+    " what is",
+    " who am i",
+    " who is",
+    " whos",
+    " and your",
+    " go ahead",
+    " i need your",
+    " i need the",
+    " let me get",
+    " let me have",
+    " me da",
+    " me puede",
+    " me podria",
+    " cual es",
+    " como se",
+    " con quien",
+    " a nombre",
+    " su nombre",
+    " tu nombre",
+    " and you are",
+    " is your name",
+    " is your",
+    " what name",
+    " can i",
+    " could i",
+    " may i",
+    " can you",
+    " could you",
+    " would you",
+    " start with",
+    " lets start",
+    " lets get",
+    " i just need",
+];
+
+/// Words that make a name question about someone else ("what name should I give the new
+/// user", "y su esposo cómo se llama").
+const SOMEONE_ELSE: &[&str] = &[
+    " his name",
+    " her name",
+    " their name",
+    " his first",
+    " her first",
+    " his last",
+    " her last",
+    " his full",
+    " her full",
+    " his email",
+    " her email",
+    " new user",
+    " the other",
+    " someone else",
+    " the driver",
+    " the patient",
+    " the child",
+    " your wife",
+    " your husband",
+    " your son",
+    " your daughter",
+    " the owner",
+    " the tenant",
+    " the student",
+    " the guest",
+    " esposo",
+    " esposa",
+    " hijo",
+    " hija",
+    " el paciente",
+    " la paciente",
+    " should i give",
+    " should i put",
+];
+
 fn asks_of(norm: &str, utterance: &Utterance<'_>) -> Asks {
     let has = |list: &[&str]| list.iter().any(|q| norm.contains(q));
     let question = utterance.words.iter().any(|w| w.question);
     // "Name?", "And first?": a short question about a name.
-    let short_name_question = question
-        && utterance.words.len() <= 4
+    let short_name_question = utterance.words.len() <= 4
         && [" name", " first", " last", " nombre", " apellido"]
             .iter()
             .any(|w| norm.contains(w));
+    // A name question is a question ("a statement showing your name" is not one) about the
+    // caller, not about someone else.
+    let terse = utterance.words.len() <= 5;
+    // "and the name on the account", "now your email": an agent's next prompt.
+    let prompt = norm
+        .split(' ')
+        .find(|w| !w.is_empty())
+        .is_some_and(|w| matches!(w, "and" | "now" | "next" | "then" | "also" | "y"));
+    let asks_for_name = (has(NAME_QUESTIONS)
+        && (question || terse || prompt || has(REQUESTS))
+        && !has(SOMEONE_ELSE))
+        || short_name_question;
+    // "You can email it to frontdesk at…" offers the business's address; it asks nothing.
+    let offers_address = has(&[
+        " email it to",
+        " email us",
+        " send it to us",
+        " send them to",
+        " you can email",
+        " email them to",
+        " reach us at",
+        " mandelo a",
+        " envielo a",
+    ]);
+    // "Invite your team… who's first?", "and his email?": someone else's address.
+    let someone_elses = has(SOMEONE_ELSE)
+        || has(&[
+            " your team",
+            " invite",
+            " for him",
+            " for her",
+            " the new ",
+            " their email",
+        ]);
+    let asks_for_email = has(EMAIL_QUESTIONS)
+        && (question || terse || prompt || has(REQUESTS))
+        && !offers_address
+        && !someone_elses;
     Asks {
-        name: has(NAME_QUESTIONS) || short_name_question,
-        email: has(EMAIL_QUESTIONS),
+        name: asks_for_name,
+        email: asks_for_email,
         spelling: has(SPELLING_QUESTIONS),
         question,
     }
@@ -220,6 +367,31 @@ mod tests {
         assert_eq!(indices, [0, 2, 3, 4, 5]);
         let first = &call.turns[0].asks;
         assert!(first.name && first.question && !first.email);
+        let asks = |text: &str| {
+            let t = read(&[(Role::Agent, text)]);
+            Call::read(&t).turns[0].asks.name
+        };
+        assert!(
+            asks("can i get the name on your account"),
+            "a request without a question mark"
+        );
+        assert!(
+            !asks("upload a statement showing your name and the IBAN"),
+            "not a question"
+        );
+        assert!(
+            !asks("what name should i give the new user?"),
+            "someone else's name"
+        );
+        assert!(!asks("y su esposo cómo se llama?"), "someone else's name");
+        let asks_email = |text: &str| {
+            let t = read(&[(Role::Agent, text)]);
+            Call::read(&t).turns[0].asks.email
+        };
+        assert!(asks_email("and whats the best email for you"));
+        assert!(!asks_email(
+            "you can email it to frontdesk at ironpeak fit dot com"
+        ));
         assert!(call.turns[2].asks.spelling && call.turns[2].asks.name);
         assert!(call.turns[4].asks.email);
         assert_eq!(

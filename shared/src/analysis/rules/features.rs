@@ -118,7 +118,7 @@ fn feature_words(turn: &TurnReading<'_>) -> Vec<Vec<String>> {
     let u = &turn.utterance;
     let mut clauses: Vec<Vec<String>> = vec![Vec::new()];
     let mut i = 0;
-    let email_words: Vec<(usize, usize)> = u.emails().iter().map(|e| (e.start, e.end)).collect();
+    let email_words: Vec<(usize, usize)> = turn.emails.iter().map(|e| (e.start, e.end)).collect();
     while let Some(word) = u.words.get(i) {
         let (token, end) = if let Some((_, end)) = email_words.iter().find(|(s, _)| *s == i) {
             ("<email>".to_owned(), *end)

@@ -5,32 +5,21 @@
 //! with a K"), and a name the agent reads out that the caller confirms. Never the agent's own
 //! name, a third party ("my wife Jolene", "Dr. Patel"), a company or a common word.
 //!
-//! Two word lists decide what can be a name when nothing else does: first names (the 1990 US
-//! Census lists, public domain, plus international names they lack) and common words (words
-//! written in lower case mid-sentence in the development transcripts; `scripts/build-word-lists`).
+//! Word lists decide what can be a name when nothing else does: first names, surnames and
+//! ordinary English words (`spoken::vocabulary`), and the words common in calls
+//! (`names/common-words.txt`, built from the development transcripts by
+//! `scripts/build-word-lists`).
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use super::dialogue::{cue_form, Call, TurnReading};
 use crate::analysis::spoken::names::{respell, spelling_hint, title_case};
-use crate::analysis::spoken::{fold, Word};
+use crate::analysis::spoken::{fold, vocabulary, Word};
 use crate::domain::Role;
 
-const FIRST_NAMES: &str = include_str!("names/first-names.txt");
 const COMMON_WORDS: &str = include_str!("names/common-words.txt");
 const COMMON_WORDS_EXTRA: &str = include_str!("names/common-words-extra.txt");
-
-fn first_names() -> &'static HashSet<&'static str> {
-    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| {
-        FIRST_NAMES
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect()
-    })
-}
 
 fn common_words() -> &'static HashSet<&'static str> {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
@@ -51,22 +40,231 @@ fn common_words() -> &'static HashSet<&'static str> {
 /// Words that are never (part of) a name: pronouns, articles, prepositions, auxiliaries,
 /// fillers, greetings, yes and no, in English and Spanish.
 const FUNCTION_WORDS: &[&str] = &[
-    "a", "an", "the", "and", "or", "but", "so", "of", "to", "in", "on", "at", "for", "with",
-    "from", "by", "about", "as", "into", "i", "im", "ive", "id", "ill", "me", "my", "mine", "you",
-    "your", "youre", "he", "she", "his", "her", "hers", "him", "it", "its", "we", "our", "us",
-    "they", "their", "them", "this", "that", "these", "those", "is", "am", "are", "was", "were",
-    "be", "been", "being", "do", "does", "did", "dont", "doesnt", "didnt", "have", "has", "had",
-    "will", "would", "can", "could", "should", "shall", "may", "might", "must", "not", "no", "yes",
-    "yeah", "yep", "yup", "nope", "ok", "okay", "um", "uh", "umm", "uhh", "er", "erm", "hmm", "mm",
-    "oh", "ah", "hi", "hey", "hello", "thanks", "thank", "please", "sorry", "sure", "well", "just",
-    "like", "also", "too", "very", "really", "here", "there", "what", "who", "whom", "whose",
-    "which", "when", "where", "why", "how", "if", "then", "than", "because", "calling", "call",
-    "speaking", "again", "still", "now", "today", "mister", "mr", "mrs", "ms", "miss", "sir",
-    "maam", "madam", "dr", "doctor", "el", "la", "los", "las", "de", "del", "y", "o", "que", "en",
-    "es", "soy", "yo", "mi", "su", "un", "una", "con", "por", "para", "si", "no", "hola",
-    "gracias", "bueno", "pues", "este", "esta", "senor", "senora", "senorita", "don", "dona",
-    "name", "names", "nombre", "apellido", "first", "last", "middle", "full", "account", "under",
-    "spelled", "spell",
+    "a",
+    "an",
+    "the",
+    "and",
+    "or",
+    "but",
+    "so",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "for",
+    "with",
+    "from",
+    "by",
+    "about",
+    "as",
+    "into",
+    "i",
+    "im",
+    "ive",
+    "id",
+    "ill",
+    "me",
+    "my",
+    "mine",
+    "you",
+    "your",
+    "youre",
+    "he",
+    "she",
+    "his",
+    "her",
+    "hers",
+    "him",
+    "it",
+    "its",
+    "we",
+    "our",
+    "us",
+    "they",
+    "their",
+    "them",
+    "this",
+    "that",
+    "these",
+    "those",
+    "is",
+    "am",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "being",
+    "do",
+    "does",
+    "did",
+    "dont",
+    "doesnt",
+    "didnt",
+    "have",
+    "has",
+    "had",
+    "will",
+    "would",
+    "can",
+    "could",
+    "should",
+    "shall",
+    "may",
+    "might",
+    "must",
+    "not",
+    "no",
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "nope",
+    "ok",
+    "okay",
+    "um",
+    "uh",
+    "umm",
+    "uhh",
+    "er",
+    "erm",
+    "hmm",
+    "mm",
+    "oh",
+    "ah",
+    "hi",
+    "hey",
+    "hello",
+    "thanks",
+    "thank",
+    "please",
+    "sorry",
+    "sure",
+    "well",
+    "just",
+    "like",
+    "also",
+    "too",
+    "very",
+    "really",
+    "here",
+    "there",
+    "what",
+    "who",
+    "whom",
+    "whose",
+    "which",
+    "when",
+    "where",
+    "why",
+    "how",
+    "if",
+    "then",
+    "than",
+    "because",
+    "calling",
+    "call",
+    "speaking",
+    "again",
+    "still",
+    "now",
+    "today",
+    "mister",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "sir",
+    "maam",
+    "madam",
+    "dr",
+    "doctor",
+    "el",
+    "la",
+    "los",
+    "las",
+    "de",
+    "del",
+    "y",
+    "o",
+    "que",
+    "en",
+    "es",
+    "soy",
+    "yo",
+    "mi",
+    "su",
+    "un",
+    "una",
+    "con",
+    "por",
+    "para",
+    "si",
+    "no",
+    "hola",
+    "gracias",
+    "bueno",
+    "pues",
+    "este",
+    "esta",
+    "senor",
+    "senora",
+    "senorita",
+    "don",
+    "dona",
+    "name",
+    "names",
+    "nombre",
+    "apellido",
+    "first",
+    "last",
+    "middle",
+    "full",
+    "account",
+    "under",
+    "spelled",
+    "spell",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "lunes",
+    "martes",
+    "miercoles",
+    "jueves",
+    "viernes",
+    "sabado",
+    "domingo",
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+    "nomas",
+    "mira",
+    "oye",
+    "mire",
+    "oiga",
 ];
 
 /// People other than the caller whose names callers give ("under my wife, Jolene").
@@ -204,7 +402,6 @@ const ANSWER_LEAD_INS: &[&str] = &[
     "would",
     "id",
     "so",
-    "well",
     "si",
     "claro",
     "es",
@@ -242,6 +439,8 @@ const ANSWER_LEAD_INS: &[&str] = &[
 /// Strong self-introductions: the name follows whatever it is.
 const STRONG_CUES: &[&[&str]] = &[
     &["my", "name", "is"],
+    &["the", "name", "is"],
+    &["the", "names"],
     &["my", "names"],
     &["my", "full", "name", "is"],
     &["me", "llamo"],
@@ -258,6 +457,7 @@ const STRONG_CUES: &[&[&str]] = &[
 
 /// Weak self-introductions: the name follows only if it looks like one.
 const WEAK_CUES: &[&[&str]] = &[
+    &["under"],
     &["this", "is"],
     &["its"],
     &["it", "is"],
@@ -284,7 +484,7 @@ const SURNAME_CUES: &[&[&str]] = &[
 ];
 
 /// Words after a name that mark it as said of oneself ("jenna calling from", "tom here").
-const NAME_CONTEXT_AFTER: &[&str] = &["calling", "here", "speaking", "from", "again"];
+const NAME_CONTEXT_AFTER: &[&str] = &["calling", "here", "speaking", "from", "again", "over"];
 
 /// Replies that confirm what the agent just read out.
 const CONFIRMATIONS: &[&str] = &[
@@ -311,6 +511,11 @@ const FILLERS: &[&str] = &[
 /// Agent phrases before a name they read out for the caller to confirm ("am I speaking with
 /// Rachel Feingold?", "I have you as Maria Gomez").
 const AGENT_READ_BACKS: &[&[&str]] = &[
+    &["account", "for"],
+    &["your", "name", "is"],
+    &["is", "your", "name"],
+    &["on", "file", "as"],
+    &["have", "you", "down", "as"],
     &["speaking", "with"],
     &["speaking", "to"],
     &["is", "this"],
@@ -386,17 +591,31 @@ fn is_function_word(w: &str) -> bool {
 }
 
 fn is_first_name(w: &str) -> bool {
-    first_names().contains(w)
+    vocabulary::is_first_name(w)
 }
 
 fn is_common(w: &str) -> bool {
     common_words().contains(w)
 }
 
+fn is_surname(w: &str) -> bool {
+    vocabulary::is_surname(w)
+}
+
+/// An ordinary English word ("found", "pizza", "unbelievable"), which in lower-case text is a
+/// name only if it is also a known first name or surname.
+fn is_english(w: &str) -> bool {
+    vocabulary::is_english_word(w)
+}
+
 /// The shape of a name word: letters (an apostrophe or hyphen inside), 2 to 20 of them.
 fn name_shaped(word: &Word<'_>) -> bool {
     let n = word.lower.chars().count();
-    (2..=20).contains(&n)
+    // "o'brien", "d'angelo" are names; "that'd", "we'll" are not.
+    let contraction = word.lower.contains('\'')
+        && !(word.lower.starts_with("o'") || word.lower.starts_with("d'"));
+    !contraction
+        && (2..=20).contains(&n)
         && word.lower.chars().next().is_some_and(char::is_alphabetic)
         && word
             .lower
@@ -441,7 +660,9 @@ enum Context {
 }
 
 /// Particles inside a name ("María de la Cruz", "Ludwig van Beethoven").
-const PARTICLES: &[&str] = &["de", "del", "la", "las", "los", "van", "von", "da", "di"];
+const PARTICLES: &[&str] = &[
+    "de", "del", "la", "las", "los", "van", "von", "da", "di", "el", "al", "bin", "abu", "ibn",
+];
 
 /// The index of the first word at or after `start` that is not a filler.
 fn skip_fillers(turn: &TurnReading<'_>, start: usize) -> usize {
@@ -485,9 +706,18 @@ fn read_name_extended(
 fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<Vec<String>> {
     let words = &turn.utterance.words;
     let cased = is_cased(turn);
-    // A spelled name standing alone ("j e n n a").
+    // Words of an email address ("it's jules underscore ito at…") are not a name.
+    let emails = &turn.emails;
+    let in_email = |k: usize| emails.iter().any(|e| (e.start..e.end).contains(&k));
+    if in_email(start) {
+        return None;
+    }
+    // A spelled name standing alone ("j e n n a"); "C L M 4 4 2" is a reference number.
     if let Some(run) = turn.utterance.spelled_at(start) {
-        return (run.letters.chars().count() >= 2).then(|| vec![run.letters.clone()]);
+        let has_vowel = run.letters.chars().any(|c| "aeiouy".contains(c));
+        let then_digits = turn.utterance.number_at(run.end).is_some();
+        return (run.letters.chars().count() >= 2 && has_vowel && !then_digits)
+            .then(|| vec![run.letters.clone()]);
     }
     let first = words.get(start)?;
     if !name_shaped(first) {
@@ -499,7 +729,8 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
     }
     let known = is_first_name(&form);
     let capital = cased && first.is_capitalised();
-    let common = is_common(&form);
+    // In lower-case text an ordinary English word counts as common too ("unbelievable").
+    let common = is_common(&form) || (!capital && is_english(&form) && !is_surname(&form));
     // The words of the clause before any spelling of them ("raman r a m a n").
     let clause_end = words
         .get(start..)
@@ -515,11 +746,23 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
         .find(|&s| s > start && s < clause_end)
         .unwrap_or(clause_end);
     let clause_len = spelled_from - start;
+    // An unknown first word before a known surname or a word that is no English word
+    // ("viktor hale", "anders holm", "anaïs moreau"): a name, however the clause goes on.
+    let surname_next = words.get(start + 1).is_some_and(|w| {
+        let f = cue_form(&w.lower);
+        name_shaped(w)
+            && !first.clause_end
+            && !is_function_word(&f)
+            && !is_common(&f)
+            && (is_surname(&f) || !is_english(&f))
+    });
+    let unknown_name = !common && !is_english(&form) && surname_next;
     let accepted = match context {
         Context::Strong => !common || known || capital,
         Context::Answer => {
             (known && !(common && !capital && clause_len > 3))
                 || capital
+                || unknown_name
                 || (!common
                     && clause_len <= 4
                     && words
@@ -534,7 +777,7 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
                 || next.as_deref().is_none_or(|n| {
                     NAME_CONTEXT_AFTER.contains(&n) || (!is_common(n) && !is_function_word(n))
                 });
-            (known && (!common || capital || name_follows)) || (capital && !common)
+            (known && (!common || capital || name_follows)) || (capital && !common) || unknown_name
         }
     };
     if !accepted {
@@ -544,15 +787,30 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
     let mut at = start;
     while parts.len() < 4 && !words.get(at).is_some_and(|w| w.clause_end) {
         let Some(next) = words.get(at + 1) else { break };
-        if turn.utterance.spelled_at(at + 1).is_some() {
+        if turn.utterance.spelled_at(at + 1).is_some() || in_email(at + 1) {
             break;
         }
-        // "marcus marcus bell": a stutter is said once.
-        if next.lower == words.get(at).map_or("", |w| w.lower.as_str()) {
+        // "marcus marcus bell": a stutter is said once; "walt uh walter": a filler is not.
+        if next.lower == words.get(at).map_or("", |w| w.lower.as_str())
+            || FILLERS.contains(&cue_form(&next.lower).as_str())
+        {
             at += 1;
             continue;
         }
         let next_form = cue_form(&next.lower);
+        // "walt uh walter kowalczyk": the fuller form of the first name starts the name again.
+        if parts.len() == 1
+            && is_first_name(&next_form)
+            && parts
+                .first()
+                .is_some_and(|p| fold(p) != fold(&next.lower) && same_person(p, &next.lower))
+            && next_form.starts_with(&fold(parts.first().map_or("", String::as_str)))
+        {
+            parts.clear();
+            parts.push(next.lower.replace('’', "'"));
+            at += 1;
+            continue;
+        }
         let followed_by_name = |k: usize| {
             words.get(k).is_some_and(|w| {
                 plain_name_word(w, cased) && !is_first_name(&cue_form(&w.lower))
@@ -569,11 +827,53 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
                 .is_some_and(|w| plain_name_word(w, cased) || (cased && w.is_capitalised()));
         // In a cased transcript a lower-case word after a capitalised name is not a name.
         let case_breaks = cased && first.is_capitalised() && !next.is_capitalised() && !particle;
-        if !(plain_name_word(next, cased) || initial || particle) || case_breaks {
+        // In lower-case text a surname is a known one or no English word ("gomez", "okeke";
+        // not "found", "pizza").
+        let capitalised_in_cased_text = cased && next.is_capitalised();
+        let lower_case_word = !capitalised_in_cased_text
+            && is_english(&next_form)
+            && !is_surname(&next_form)
+            && !particle;
+        // "wendell price": a surname that is also a common word, as the last word said.
+        let ends_here = next.clause_end || words.get(at + 2).is_none();
+        let common_surname = ends_here
+            && is_surname(&next_form)
+            && name_shaped(next)
+            && !is_function_word(&next_form)
+            && !RELATIONS.contains(&next_form.as_str());
+        if !(plain_name_word(next, cased) || initial || particle || common_surname)
+            || case_breaks
+            || (lower_case_word && !common_surname)
+        {
             break;
         }
-        parts.push(next.lower.replace('’', "'"));
+        // "brooks tanya brooks": the caller started over with a first name; the name is what
+        // follows. "anaïs moreau anaïs has…" is the name and a new sentence.
+        let next_lower = next.lower.replace('’', "'");
+        if let Some(k) = parts.iter().position(|p| fold(p) == fold(&next_lower)) {
+            let restarts = parts
+                .get(k + 1)
+                .is_some_and(|p| is_first_name(&cue_form(p)));
+            if !restarts {
+                break;
+            }
+            parts.drain(..=k);
+        }
+        // In lower-case text a third word is a name only if it is a known surname
+        // ("gabriel santos june", "hollis grant tidewater logistics" are not).
+        if !cased && parts.len() >= 2 && !particle && !is_surname(&next_form) {
+            break;
+        }
+        parts.push(next_lower);
         at += 1;
+    }
+    // "maria del": a particle ends no name.
+    while parts.len() > 1
+        && parts
+            .last()
+            .is_some_and(|p| PARTICLES.contains(&cue_form(p).as_str()))
+    {
+        parts.pop();
     }
     Some(parts)
 }
@@ -656,7 +956,13 @@ fn candidate(
 }
 
 /// Candidates in one caller turn.
-fn candidates_in(call: &Call<'_>, position: usize, turn: &TurnReading<'_>) -> Vec<Candidate> {
+fn candidates_in(
+    call: &Call<'_>,
+    position: usize,
+    turn: &TurnReading<'_>,
+    best: Option<&Candidate>,
+    agents: &HashSet<String>,
+) -> Vec<Candidate> {
     let mut found = Vec::new();
     let words = &turn.utterance.words;
     if let Some(agent) = call.agent_before(position).filter(|a| a.asks.name) {
@@ -668,7 +974,7 @@ fn candidates_in(call: &Call<'_>, position: usize, turn: &TurnReading<'_>) -> Ve
             (true, false) if !agent.norm.contains(" first name and") => Part::First,
             _ => Part::Whole,
         };
-        if let Some(c) = answer(turn, part) {
+        if let Some(c) = answer(turn, part, agents) {
             found.push(c);
         }
     }
@@ -733,16 +1039,35 @@ fn candidates_in(call: &Call<'_>, position: usize, turn: &TurnReading<'_>) -> Ve
             ));
         }
     }
-    // "No, Andrea", "no p h, Stephen": a correction that opens with a first name.
+    // "No, Andrea" to "señor Andrés", "no p h, Stephen" after "Steven": a correction that
+    // opens with a first name resembling the name found or the one the agent just said.
+    let agent_said: Vec<String> = call
+        .agent_before(position)
+        .map(|a| {
+            a.utterance
+                .words
+                .iter()
+                .map(|w| cue_form(&w.lower))
+                .filter(|w| is_first_name(w))
+                .collect()
+        })
+        .unwrap_or_default();
     if words
         .first()
         .is_some_and(|w| CORRECTIONS.contains(&cue_form(&w.lower).as_str()))
     {
+        let resembles = |w: &str| {
+            best.and_then(|b| b.words.first())
+                .is_some_and(|f| same_person(f, w))
+                || agent_said.iter().any(|a| same_person(a, w))
+        };
         if let Some(at) = (1..words.len().min(6)).find(|&k| {
             words.get(k).is_some_and(|w| {
+                let form = cue_form(&w.lower);
                 name_shaped(w)
-                    && is_first_name(&cue_form(&w.lower))
-                    && !is_function_word(&cue_form(&w.lower))
+                    && is_first_name(&form)
+                    && !is_function_word(&form)
+                    && resembles(&form)
             })
         }) {
             if let Some(parts) = read_name(turn, at, Context::Weak) {
@@ -752,14 +1077,111 @@ fn candidates_in(call: &Call<'_>, position: usize, turn: &TurnReading<'_>) -> Ve
             }
         }
     }
+    // "I'm her son, Tom", "this is his daughter Maria": the caller, named by their relation.
+    for i in 0..words.len() {
+        let Some(cue) = [&["im"][..], &["i", "am"], &["this", "is"], &["soy"]]
+            .into_iter()
+            .find(|c| matches_at(turn, i, c))
+        else {
+            continue;
+        };
+        let mut k = i + cue.len();
+        if words.get(k).is_some_and(|w| {
+            matches!(
+                cue_form(&w.lower).as_str(),
+                "her" | "his" | "their" | "the" | "your" | "su" | "el" | "la"
+            )
+        }) {
+            k += 1;
+        }
+        let is_relation = words
+            .get(k)
+            .is_some_and(|w| RELATIONS.contains(&cue_form(&w.lower).as_str()));
+        if is_relation {
+            let start = skip_fillers(turn, k + 1);
+            if let Some(parts) = read_name_extended(turn, start, Context::Weak) {
+                found.push(candidate(turn, parts, Strength::Weak, Part::Whole, start));
+            }
+        }
+    }
+    // "hi pete warren hughes here", "hi gavin craig holloway your guy came out": a greeting
+    // to the agent by name, then the caller's own first name and surname.
+    if position <= 3 {
+        let greets = words.first().is_some_and(|w| {
+            matches!(
+                cue_form(&w.lower).as_str(),
+                "hi" | "hello" | "hey" | "hola" | "morning"
+            )
+        });
+        let agent_named = words
+            .get(1)
+            .is_some_and(|w| agents.contains(&fold(&w.lower)));
+        if greets && agent_named {
+            let start = skip_fillers(turn, 2);
+            if words
+                .get(start)
+                .is_some_and(|w| is_first_name(&cue_form(&w.lower)))
+            {
+                if let Some(parts) = read_name(turn, start, Context::Weak) {
+                    if parts.len() >= 2 {
+                        found.push(candidate(turn, parts, Strength::Weak, Part::Whole, start));
+                    }
+                }
+            }
+        }
+        // "warren hughes here", "declan murphy calling": a full name, then who is speaking.
+        for k in 0..words.len().min(6) {
+            let Some(parts) = words
+                .get(k)
+                .filter(|w| is_first_name(&cue_form(&w.lower)))
+                .and_then(|_| read_name(turn, k, Context::Weak))
+            else {
+                continue;
+            };
+            let after = words.get(k + parts.len()).map(|w| cue_form(&w.lower));
+            let speaking = matches!(after.as_deref(), Some("here" | "calling" | "speaking"));
+            if parts.len() >= 2 && speaking && !owned_by_someone_else(turn, k) {
+                found.push(candidate(turn, parts, Strength::Weak, Part::Whole, k));
+                break;
+            }
+        }
+    }
+    // "Hi Simone. Owen Pritchard. My solar app…", "Hi Kim, Doug Farrell over at Akron…": in
+    // the caller's first turns of a cased transcript, a clause that is a name, or a name
+    // followed by "calling", "from", "here", "over at".
+    if position <= 3 && is_cased(turn) {
+        let mut k = 0;
+        while k < words.len() {
+            let clause_start = k == 0 || words.get(k - 1).is_some_and(|w| w.clause_end);
+            let first = &words[k];
+            if clause_start
+                && first.is_capitalised()
+                && is_first_name(&cue_form(&first.lower))
+                && !is_function_word(&cue_form(&first.lower))
+                && !owned_by_someone_else(turn, k)
+            {
+                if let Some(parts) = read_name(turn, k, Context::Weak) {
+                    let after = k + parts.len();
+                    let ends_clause = words.get(after - 1).is_some_and(|w| w.clause_end);
+                    let context_after = words
+                        .get(after)
+                        .is_some_and(|w| NAME_CONTEXT_AFTER.contains(&cue_form(&w.lower).as_str()));
+                    if parts.len() >= 2 && (ends_clause || context_after) {
+                        found.push(candidate(turn, parts, Strength::Weak, Part::Whole, k));
+                    }
+                }
+            }
+            k += 1;
+        }
+    }
     found
 }
 
 /// The name given in answer to the agent's question: in each of the first few clauses,
 /// lead-ins skipped, then a name; the fullest one wins ("wilson. greg wilson", "the
 /// homeowner, tim sanders").
-fn answer(turn: &TurnReading<'_>, part: Part) -> Option<Candidate> {
-    const CLAUSES: usize = 4;
+fn answer(turn: &TurnReading<'_>, part: Part, agents: &HashSet<String>) -> Option<Candidate> {
+    const CLAUSES: usize = 8;
     let words = &turn.utterance.words;
     let mut best: Option<Candidate> = None;
     let mut start = 0;
@@ -773,11 +1195,23 @@ fn answer(turn: &TurnReading<'_>, part: Part) -> Option<Candidate> {
             .iter()
             .position(|w| w.clause_end)
             .map_or(words.len() - start, |p| p + 1);
-        let lead = (start..start + len).find(|&k| {
-            words
-                .get(k)
-                .is_some_and(|w| !ANSWER_LEAD_INS.contains(&cue_form(&w.lower).as_str()))
-        });
+        let skip_lead_ins = |from: usize| {
+            (from..start + len).find(|&k| {
+                words
+                    .get(k)
+                    .is_some_and(|w| !ANSWER_LEAD_INS.contains(&cue_form(&w.lower).as_str()))
+            })
+        };
+        let mut lead = skip_lead_ins(start);
+        // "hi shawna, it's tamara jenkins": the agent's name greeted first is not the answer.
+        if let Some(at) = lead {
+            if words
+                .get(at)
+                .is_some_and(|w| agents.contains(&fold(&w.lower)))
+            {
+                lead = skip_lead_ins(at + 1);
+            }
+        }
         if let Some(at) = lead {
             if !owned_by_someone_else(turn, at) {
                 if let Some(parts) = read_name(turn, at, Context::Answer) {
@@ -835,8 +1269,10 @@ fn confirmed_read_back(call: &Call<'_>, position: usize) -> Option<Candidate> {
     })
 }
 
-/// Spelling hints in a turn ("jon, no h"; "katherine with a k") applied to the name.
-fn apply_hints(turn: &TurnReading<'_>, candidate: &mut Candidate) {
+/// Spelling hints in a turn ("jon, no h"; "katherine with a k") applied to the name: a hint
+/// right after a word of the name, or any hint when the agent just asked about the name or
+/// its spelling.
+fn apply_hints(turn: &TurnReading<'_>, candidate: &mut Candidate, asked: bool) {
     let words: Vec<String> = turn
         .utterance
         .words
@@ -853,14 +1289,13 @@ fn apply_hints(turn: &TurnReading<'_>, candidate: &mut Candidate) {
         let Some((hint, _)) = spelling_hint(&rest) else {
             continue;
         };
-        // The hint is about the name word said just before it, else the first name.
         let before = i.checked_sub(1).and_then(|p| words.get(p));
         let target = candidate
             .words
             .iter()
             .position(|w| Some(&fold(w)) == before)
-            .unwrap_or(0);
-        if let Some(word) = candidate.words.get_mut(target) {
+            .or_else(|| asked.then_some(0));
+        if let Some(word) = target.and_then(|t| candidate.words.get_mut(t)) {
             if let Some(respelled) = respell(word, hint) {
                 *word = respelled;
             }
@@ -873,7 +1308,15 @@ fn apply_hints(turn: &TurnReading<'_>, candidate: &mut Candidate) {
 /// N E" for "Catherine"). With `any` (the agent asked for a spelling), a spelling that
 /// resembles no word replaces a one-word name's only word.
 fn apply_spellings(turn: &TurnReading<'_>, candidate: &mut Candidate) {
-    for run in &turn.utterance.spelled {
+    let emails = &turn.emails;
+    // "c boyd, C B O Y D, seventy-one at gmail": an email's spelling is not the name's.
+    let in_email = |start: usize, end: usize| emails.iter().any(|e| start < e.end && e.start < end);
+    for run in turn
+        .utterance
+        .spelled
+        .iter()
+        .filter(|r| !in_email(r.start, r.end))
+    {
         let said = run
             .start
             .checked_sub(1)
@@ -890,7 +1333,11 @@ fn apply_spellings(turn: &TurnReading<'_>, candidate: &mut Candidate) {
                     .position(|w| same_person(w, &run.letters))
             });
         if let Some(word) = target.and_then(|t| candidate.words.get_mut(t)) {
-            if fold(word) != run.letters {
+            let folded = fold(word);
+            // "t becker" → "tbecker": an email handle built on the name, not its spelling.
+            let handle = folded != run.letters
+                && (run.letters.ends_with(&folded) || run.letters.starts_with(&folded));
+            if folded != run.letters && !handle {
                 *word = run.letters.clone();
             }
         }
@@ -900,8 +1347,27 @@ fn apply_spellings(turn: &TurnReading<'_>, candidate: &mut Candidate) {
 /// True when two name words are one person's, said or spelled differently ("Jon"/"John",
 /// "Catherine"/"Katherine", "Steven"/"Stephen").
 fn same_person(a: &str, b: &str) -> bool {
-    let (a, b) = (fold(a), fold(b));
+    let (a, b) = (sound(a), sound(b));
     a == b || strsim::jaro_winkler(&a, &b) >= 0.8
+}
+
+/// A name as it sounds, for comparing spellings of one name: no accents, "c" and "k", "ph"
+/// and "f", "y" and "i", "z" and "s" alike, doubled letters single ("Catherine", "Kathryn").
+fn sound(name: &str) -> String {
+    let folded = fold(name).replace("ph", "f");
+    let mut out = String::with_capacity(folded.len());
+    for c in folded.chars() {
+        let c = match c {
+            'c' => 'k',
+            'y' => 'i',
+            'z' => 's',
+            other => other,
+        };
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The caller's name across the call.
@@ -910,14 +1376,14 @@ pub(crate) fn caller_name(call: &Call<'_>) -> Option<NameFound> {
     let mut best: Option<Candidate> = None;
     for (position, turn) in call.turns.iter().enumerate() {
         let found: Vec<Candidate> = if turn.role == Role::Caller {
-            candidates_in(call, position, turn)
+            candidates_in(call, position, turn, best.as_ref(), &agents)
         } else {
             confirmed_read_back(call, position).into_iter().collect()
         };
         for mut candidate in found {
             if turn.role == Role::Caller {
                 apply_spellings(turn, &mut candidate);
-                apply_hints(turn, &mut candidate);
+                apply_hints(turn, &mut candidate, true);
             }
             let first = candidate.words.first().map(|w| fold(w)).unwrap_or_default();
             // The agent's own name, said back by the caller ("hi Maya").
@@ -931,8 +1397,11 @@ pub(crate) fn caller_name(call: &Call<'_>) -> Option<NameFound> {
             if let Some(b) = best.as_mut() {
                 if b.turn != turn.index {
                     let before = b.words.clone();
+                    let asked = call
+                        .agent_before(position)
+                        .is_some_and(|a| a.asks.name || a.asks.spelling || a.asks.question);
                     apply_spellings(turn, b);
-                    apply_hints(turn, b);
+                    apply_hints(turn, b, asked);
                     if b.words != before {
                         b.turn = turn.index;
                     }
@@ -979,6 +1448,15 @@ fn merge(best: Option<Candidate>, new: Candidate) -> Candidate {
         }
         _ => {}
     }
+    let resembles = match (new.words.first(), old.words.first()) {
+        (Some(a), Some(b)) => same_person(a, b),
+        _ => false,
+    };
+    // "no, it's Hartwell Mutual" after the caller's name: a correction of something else.
+    let new = Candidate {
+        correction: new.correction && (resembles || old.strength < Strength::Strong),
+        ..new
+    };
     if new.strength < old.strength && !new.correction {
         // A weaker reading can still add the surname the stronger one lacked.
         let adds_surname = old.words.len() == 1
@@ -1005,13 +1483,9 @@ fn merge(best: Option<Candidate>, new: Candidate) -> Candidate {
             .words
             .extend(old.words.iter().skip(merged.words.len()).cloned());
     }
-    // A shorter, different name said later without a correction is more likely a word in a
-    // sentence than a new name.
-    if !same_first
-        && !merged.correction
-        && merged.words.len() < old.words.len()
-        && merged.strength <= old.strength
-    {
+    // A different name said later without a correction is someone else's (a spouse, a new
+    // user, a colleague), once the caller gave their own as surely.
+    if !same_first && !merged.correction && merged.strength <= old.strength {
         return old;
     }
     merged

@@ -17,6 +17,8 @@ pub struct SpokenEmail {
     pub start: usize,
     /// One past its last word.
     pub end: usize,
+    /// Written as an address ("kate.doyle88@outlook.com"), not spoken.
+    pub written: bool,
 }
 
 /// What a word (or a few) contributes to a spoken address.
@@ -59,6 +61,10 @@ struct Placed {
     end: usize,
     /// Clause punctuation follows its last word.
     clause_end: bool,
+    /// A sentence ends after it (`.`, `?`, `!`), not just a clause (`,`).
+    sentence_end: bool,
+    /// An instruction that the words before it are one ("all one word", "todo junto").
+    one_word: bool,
 }
 
 /// Separator words and the character they stand for (`(words, char)`; a word list is
@@ -106,6 +112,8 @@ const INSTRUCTIONS: &[(&[&str], bool)] = &[
     (&["number"], false),
     (&["numbers"], false),
     (&["no", "space"], false),
+    (&["no", "apostrophe"], false),
+    (&["without", "the", "apostrophe"], false),
     (&["sin", "acento"], false),
     (&["sin", "tilde"], false),
     (&["con", "acento"], false),
@@ -128,7 +136,9 @@ const AT_WORDS: &[&[&str]] = &[
     &["arroba"],
 ];
 
-const FILLERS: &[&str] = &["um", "uh", "umm", "uhh", "er", "erm", "hmm", "eh", "este"];
+const FILLERS: &[&str] = &[
+    "um", "uh", "umm", "uhh", "er", "erm", "hmm", "eh", "este", "then",
+];
 
 /// Words that end a local part read backwards: whoever says "my email is" or "yeah it's"
 /// is about to start the address.
@@ -181,8 +191,6 @@ const LEAD_INS: &[&str] = &[
     "bueno",
     "pues",
     "y",
-    "o",
-    "a",
     "an",
     "be",
     "was",
@@ -210,7 +218,6 @@ const LEAD_INS: &[&str] = &[
     "by",
     "please",
     "just",
-    "then",
     "now",
     "here",
     "there",
@@ -262,7 +269,6 @@ const LEAD_INS: &[&str] = &[
     "perdon",
     "perdón",
     "electronico",
-    "then",
     "change",
     "instead",
     "let",
@@ -275,6 +281,51 @@ const LEAD_INS: &[&str] = &[
     "had",
     "got",
     "were",
+    "heard",
+    "hear",
+    "escuche",
+    "aparece",
+    "tengo",
+    "tenemos",
+    "repito",
+    "list",
+    "said",
+    "say",
+    "an",
+    "still",
+    "file",
+    "same",
+    "confirm",
+    "update",
+    "updated",
+    "changed",
+];
+
+/// Instructions that join the words before them into one.
+const ONE_WORD: &[&[&str]] = &[
+    &["all", "one", "word"],
+    &["one", "word"],
+    &["all", "together"],
+    &["no", "spaces"],
+    &["no", "space"],
+    &["todo", "junto"],
+    &["sin", "espacios"],
+];
+
+/// Letter names that are no English word, read as the letter inside an address.
+const SPOKEN_LETTERS: &[(&str, char)] = &[
+    ("eme", 'm'),
+    ("ene", 'n'),
+    ("ele", 'l'),
+    ("jota", 'j'),
+    ("hache", 'h'),
+    ("equis", 'x'),
+    ("zeta", 'z'),
+    ("erre", 'r'),
+    ("efe", 'f'),
+    ("uve", 'v'),
+    ("aitch", 'h'),
+    ("zed", 'z'),
 ];
 
 /// Words that take back what was just said inside a domain ("at gmail sorry hotmail").
@@ -345,6 +396,35 @@ fn top_level(word: &str) -> Option<&'static str> {
         "pr" => "pr",
         "cr" => "cr",
         "uy" => "uy",
+        "design" => "design",
+        "studio" => "studio",
+        "shop" => "shop",
+        "store" => "store",
+        "online" => "online",
+        "tech" => "tech",
+        "agency" => "agency",
+        "law" => "law",
+        "art" => "art",
+        "club" => "club",
+        "life" => "life",
+        "site" => "site",
+        "email" => "email",
+        "services" => "services",
+        "consulting" => "consulting",
+        "health" => "health",
+        "dental" => "dental",
+        "realty" => "realty",
+        "homes" => "homes",
+        "legal" => "legal",
+        "media" => "media",
+        "group" => "group",
+        "solutions" => "solutions",
+        "xyz" => "xyz",
+        "fm" => "fm",
+        "family" => "family",
+        "tv" => "tv",
+        "ly" => "ly",
+        "us." => "us",
         _ => return None,
     };
     Some(tld)
@@ -412,8 +492,39 @@ fn pieces(words: &[Word<'_>], numbers: &[NumberSpan], runs: &[SpelledRun]) -> Ve
         clause_end: words
             .get(end.saturating_sub(1))
             .is_some_and(|w| w.clause_end),
+        sentence_end: words
+            .get(end.saturating_sub(1))
+            .is_some_and(|w| matches!(w.punct, Some('.' | '?' | '!' | '…'))),
+        one_word: words.get(start..end).is_some_and(|ws| {
+            let said: Vec<&str> = ws.iter().map(|w| w.lower.as_str()).collect();
+            ONE_WORD.contains(&said.as_slice())
+        }),
     };
     while let Some(word) = words.get(i) {
+        // "all one word" before "one" is read as a number.
+        if let Some((phrase, no_dots)) = INSTRUCTIONS
+            .iter()
+            .find(|(p, _)| p.len() > 1 && matches_at(words, i, p))
+        {
+            out.push(place(
+                Piece::Instruction { no_dots: *no_dots },
+                i,
+                i + phrase.len(),
+            ));
+            i += phrase.len();
+            // "the letter g", "la letra ge": the next word is one letter.
+            let letter_next = matches!(phrase.last(), Some(&"letter") | Some(&"letra"));
+            if letter_next {
+                if let Some(c) = words
+                    .get(i)
+                    .and_then(|w| super::letters::letter_of(&w.lower))
+                {
+                    out.push(place(Piece::Chunk(c.to_string(), Chunk::Letters), i, i + 1));
+                    i += 1;
+                }
+            }
+            continue;
+        }
         if let Some(run) = runs.iter().find(|r| r.start == i) {
             out.push(place(
                 Piece::Chunk(run.letters.clone(), Chunk::Letters),
@@ -436,6 +547,20 @@ fn pieces(words: &[Word<'_>], numbers: &[NumberSpan], runs: &[SpelledRun]) -> Ve
             continue;
         }
         let lower = word.lower.as_str();
+        // "@ochoabuilders.com": the at sign written onto the domain.
+        if let Some(domain) = lower
+            .strip_prefix('@')
+            .filter(|d| d.contains('.') && !d.contains('@'))
+        {
+            out.push(place(Piece::At, i, i + 1));
+            out.push(place(
+                Piece::Chunk(domain.trim_end_matches('.').to_owned(), Chunk::Word),
+                i,
+                i + 1,
+            ));
+            i += 1;
+            continue;
+        }
         if lower.contains('@') {
             let address = lower.trim_end_matches('.');
             let piece = if is_written_address(address) {
@@ -500,6 +625,16 @@ fn pieces(words: &[Word<'_>], numbers: &[NumberSpan], runs: &[SpelledRun]) -> Ve
             i += phrase.len();
             continue;
         }
+        // "lucía punto herrera punto eme": a letter named in Spanish (or "zed", "aitch").
+        if let Some(c) = SPOKEN_LETTERS
+            .iter()
+            .find(|(w, _)| *w == lower)
+            .map(|(_, c)| *c)
+        {
+            out.push(place(Piece::Chunk(c.to_string(), Chunk::Letters), i, i + 1));
+            i += 1;
+            continue;
+        }
         let piece = if FILLERS.contains(&lower) {
             Piece::Filler
         } else if word.is_symbol() {
@@ -517,8 +652,9 @@ fn pieces(words: &[Word<'_>], numbers: &[NumberSpan], runs: &[SpelledRun]) -> Ve
     out
 }
 
-/// The most words one label of a domain is said in ("halvorsen eng", "g mail").
-const MAX_LABEL_WORDS: usize = 3;
+/// The most words one label of a domain is said in ("halvorsen eng", "baptiste tax
+/// services").
+const MAX_LABEL_WORDS: usize = 4;
 
 /// The next piece after `k` that is not a filler or an instruction.
 fn next_piece(pieces: &[Placed], k: usize) -> Option<&Piece> {
@@ -641,6 +777,8 @@ fn read_local(pieces: &[Placed], at: usize) -> Option<(String, usize, bool)> {
     let mut parts: Vec<&Placed> = Vec::new();
     let mut words = 0;
     let mut no_dots = false;
+    let mut separated_once = false;
+    let mut one_word = false;
     let mut k = at;
     while k > 0 {
         k -= 1;
@@ -650,18 +788,56 @@ fn read_local(pieces: &[Placed], at: usize) -> Option<(String, usize, bool)> {
             Piece::Filler => continue,
             Piece::Instruction { no_dots: nd } => {
                 no_dots |= *nd;
+                // "all one word", "todo junto": the words before it are one word.
+                one_word |= pieces.get(k).is_some_and(|i| i.one_word);
                 continue;
             }
             Piece::Sep(_) => {
                 if matches!(last_taken, None | Some(Piece::Sep(_))) {
                     break;
                 }
+                separated_once = true;
             }
             Piece::Chunk(text, kind) => {
                 let separated = matches!(last_taken, Some(Piece::Sep(_)));
+                // "g hendricks, h e n d r i c k s, at…": the word before its spelling is the
+                // same part, said once; read on past it.
+                let spells = |l: &str| {
+                    l == text || super::letters::letter_of(text).is_some_and(|c| l == c.to_string())
+                };
+                if *kind == Chunk::Word
+                    && matches!(last_taken, Some(Piece::Chunk(l, Chunk::Letters)) if spells(l))
+                {
+                    continue;
+                }
                 if *kind == Chunk::Word {
                     if LEAD_INS.contains(&text.as_str()) && !separated {
                         break;
+                    }
+                    // "…at comcast dot net p lindqvist at…": the end of the address before.
+                    let previous_domain = top_level(text).is_some()
+                        && k > 0
+                        && matches!(pieces.get(k - 1).map(|p| &p.piece), Some(Piece::Sep('.')));
+                    if previous_domain && !separated {
+                        break;
+                    }
+                    if !separated && !parts.is_empty() {
+                        // An ordinary word is not part of an address unless it stands right
+                        // before "at" ("info at…"; "surgery notes jenna dot cho" is
+                        // jenna.cho).
+                        // Before a part joined by separators only a name or an initial runs
+                        // on ("maria elena underscore castillo", "t jenkins dot 411"; not
+                        // "itemized bill annette dot park").
+                        let joined = no_dots || one_word;
+                        let english = super::vocabulary::is_english_word(text);
+                        let stop = if separated_once {
+                            english && text.chars().count() > 1
+                        } else {
+                            super::vocabulary::is_plain_word(text)
+                        };
+                        if !joined && stop {
+                            break;
+                        }
                     }
                     if !separated {
                         words += 1;
@@ -670,8 +846,15 @@ fn read_local(pieces: &[Placed], at: usize) -> Option<(String, usize, bool)> {
                         }
                     }
                 }
-                // A clause break ends the address unless a separator bridges it.
-                if p.clause_end && !parts.is_empty() && !separated {
+                // A clause break ends the address unless a separator bridges it, or it is a
+                // comma between spelled letters or digits ("c b o y d, seventy-one at").
+                let spelled_or_digits = *kind != Chunk::Word
+                    && matches!(
+                        last_taken,
+                        Some(Piece::Chunk(_, Chunk::Letters | Chunk::Digits))
+                    );
+                let bridged = separated || (!p.sentence_end && spelled_or_digits);
+                if p.clause_end && !parts.is_empty() && !bridged {
                     break;
                 }
             }
@@ -686,6 +869,39 @@ fn read_local(pieces: &[Placed], at: usize) -> Option<(String, usize, bool)> {
         parts.pop();
     }
     let start = parts.last()?.start;
+    // Chunks said just before their own spelling ("c boyd c b o y d") are said once.
+    let forward: Vec<&Placed> = parts.iter().rev().copied().collect();
+    let mut skip = vec![false; forward.len()];
+    for (i, p) in forward.iter().enumerate() {
+        let Piece::Chunk(letters, Chunk::Letters) = &p.piece else {
+            continue;
+        };
+        let mut joined = String::new();
+        for j in (0..i).rev() {
+            let Some(Piece::Chunk(text, Chunk::Word | Chunk::Letters)) =
+                forward.get(j).map(|p| &p.piece)
+            else {
+                break;
+            };
+            joined.insert_str(0, text);
+            if &joined == letters {
+                for flag in skip.iter_mut().take(i).skip(j) {
+                    *flag = true;
+                }
+                break;
+            }
+            if joined.len() >= letters.len() {
+                break;
+            }
+        }
+    }
+    let parts: Vec<&Placed> = forward
+        .into_iter()
+        .zip(skip)
+        .filter(|(_, s)| !s)
+        .map(|(p, _)| p)
+        .rev()
+        .collect();
     let mut local = String::new();
     let mut previous_word: Option<&str> = None;
     for p in parts.iter().rev() {
@@ -708,6 +924,11 @@ fn read_local(pieces: &[Placed], at: usize) -> Option<(String, usize, bool)> {
     if no_dots {
         local.retain(|c| c != '.');
     }
+    // "p raman eight seven p r a m a n eight seven": said twice, once spelled.
+    let half = local.len() / 2;
+    if local.len() >= 6 && local.len() % 2 == 0 && local.get(..half) == local.get(half..) {
+        local.truncate(half);
+    }
     Some((local, start, no_dots))
 }
 
@@ -726,6 +947,7 @@ pub fn emails(words: &[Word<'_>], numbers: &[NumberSpan], runs: &[SpelledRun]) -
                     address: address.clone(),
                     start: p.start,
                     end: p.end,
+                    written: true,
                 });
             }
             Piece::At => {
@@ -747,6 +969,7 @@ pub fn emails(words: &[Word<'_>], numbers: &[NumberSpan], runs: &[SpelledRun]) -
                         address,
                         start,
                         end,
+                        written: false,
                     });
                 }
             }

@@ -228,10 +228,19 @@ pub fn spelled_runs(words: &[Word<'_>]) -> Vec<SpelledRun> {
     while at < words.len() {
         let mut end = at;
         let mut atoms: Vec<Atom> = Vec::new();
+        // Letters spelled with spaces between them ("R A V I, M E N O N"): a comma ends the
+        // group. Letters with commas between all of them ("o, k, e, k, e") run on.
+        let mut spaced = false;
         while let Some(atom) = atom_at(words, end) {
             let last_word = end + atom.words - 1;
             end += atom.words;
             atoms.push(atom);
+            let punct = words.get(last_word).and_then(|w| w.punct);
+            if punct.is_none() {
+                spaced = true;
+            } else if spaced && punct == Some(',') {
+                break;
+            }
             if !continues_after(words, last_word) {
                 break;
             }
@@ -282,6 +291,11 @@ pub fn spelled_runs(words: &[Word<'_>]) -> Vec<SpelledRun> {
             {
                 atoms.remove(0);
                 start += 1;
+                if atoms.is_empty() {
+                    // The hint ended the run: read on after it, never from it.
+                    at = start;
+                    continue;
+                }
             }
         }
         if atoms

@@ -134,7 +134,14 @@ pub fn spelling_hint(words: &[&str]) -> Option<(SpellingHint, usize)> {
             letter(words.get(2)).map(|c| (SpellingHint::WithLetter(c), 3))
         }
         ("with" | "con", _) => letter(words.get(1)).map(|c| (SpellingHint::WithLetter(c), 2)),
-        ("no" | "sin", Some("h" | "e" | "y" | "i" | "s" | "a")) | ("without", _) => {
+        // "no h", "no e": not "no i" or "no a" ("no, I don't"; "no, a friend"), and not the
+        // start of a spelling ("no, l e a h").
+        ("no" | "sin", Some("h" | "e" | "y" | "s"))
+            if words.get(2).is_none_or(|w| w.chars().count() != 1) =>
+        {
+            letter(words.get(1)).map(|c| (SpellingHint::WithoutLetter(c), 2))
+        }
+        ("without", _) => {
             let skip =
                 usize::from(second == Some("the") || second == Some("an") || second == Some("a"));
             letter(words.get(1 + skip)).map(|c| (SpellingHint::WithoutLetter(c), 2 + skip))

@@ -83,6 +83,97 @@ fn written_digits(lower: &str) -> Option<String> {
     (!digits.ends_with('.')).then_some(digits)
 }
 
+/// Number words one language has and the other does not ("dos", "forty").
+fn only_in(lower: &str, lang: Lang) -> bool {
+    const SPANISH: &[&str] = &[
+        "cero",
+        "dos",
+        "tres",
+        "cuatro",
+        "cinco",
+        "seis",
+        "siete",
+        "ocho",
+        "nueve",
+        "diez",
+        "doce",
+        "trece",
+        "catorce",
+        "quince",
+        "dieciseis",
+        "dieciséis",
+        "diecisiete",
+        "dieciocho",
+        "diecinueve",
+        "veinte",
+        "veintiuno",
+        "veintidos",
+        "veintidós",
+        "veintitres",
+        "veintitrés",
+        "veinticuatro",
+        "veinticinco",
+        "veintiseis",
+        "veintiséis",
+        "veintisiete",
+        "veintiocho",
+        "veintinueve",
+        "treinta",
+        "cuarenta",
+        "cincuenta",
+        "sesenta",
+        "setenta",
+        "ochenta",
+        "noventa",
+        "cien",
+        "ciento",
+        "doscientos",
+        "trescientos",
+        "cuatrocientos",
+        "quinientos",
+        "seiscientos",
+        "setecientos",
+        "ochocientos",
+        "novecientos",
+        "mil",
+    ];
+    const ENGLISH: &[&str] = &[
+        "zero",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "thousand",
+    ];
+    match lang {
+        Lang::Spanish => SPANISH.contains(&lower),
+        Lang::English => ENGLISH.contains(&lower),
+    }
+}
+
 /// "oh" (or "o") for zero: only next to another digit, so "oh great" stays a word.
 fn is_zero_word(lower: &str, lang: Lang) -> bool {
     match lang {
@@ -124,7 +215,25 @@ pub fn numbers(words: &[Word<'_>], lang: Lang) -> Vec<NumberSpan> {
                 .is_some_and(|p| p.clause_end),
         })
         .collect();
-    let found = text2num::find_numbers(tokens.iter(), &interpreter(lang), 0.0);
+    let mut found = text2num::find_numbers(tokens.iter(), &interpreter(lang), 0.0);
+    // Mixed calls: numbers in the other language, where they start with a word only it has
+    // ("sesenta y dos" in an English turn, "forty two" in a Spanish one).
+    let other = match lang {
+        Lang::English => Lang::Spanish,
+        Lang::Spanish => Lang::English,
+    };
+    let taken = |o: &text2num::Occurence, found: &[text2num::Occurence]| {
+        found.iter().any(|f| o.start < f.end && f.start < o.end)
+    };
+    let extra: Vec<text2num::Occurence> =
+        text2num::find_numbers(tokens.iter(), &interpreter(other), 0.0)
+            .into_iter()
+            .filter(|o| {
+                words.get(o.start).is_some_and(|w| only_in(&w.lower, other)) && !taken(o, &found)
+            })
+            .collect();
+    found.extend(extra);
+    found.sort_by_key(|o| o.start);
 
     // Every word that is part of a number, in order: text2num's, written digits, zeros and
     // repeats.
@@ -344,6 +453,8 @@ mod tests {
             ("o k e k e", &[]),
             ("no numbers here", &[]),
             ("zero", &["0"]),
+            ("e salgado sesenta y dos at gmail", &["62"]),
+            ("once a month i pay", &[]),
         ];
         for (text, want) in cases {
             assert_eq!(digits(text, Lang::English), *want, "{text}");
@@ -360,6 +471,7 @@ mod tests {
             ("cinco cinco cinco uno dos tres cuatro", &["5551234"]),
             ("doble cinco", &["55"]),
             ("mil quinientos dólares", &["1500"]),
+            ("es sixty two arroba gmail", &["62"]),
         ];
         for (text, want) in cases {
             assert_eq!(digits(text, Lang::Spanish), *want, "{text}");
