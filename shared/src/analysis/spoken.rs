@@ -57,6 +57,18 @@ pub fn detect_lang(text: &str, fallback: Lang) -> Lang {
     if words.len() < MIN_WORDS_TO_DETECT {
         return fallback;
     }
+    let count = |markers: &[&str]| {
+        words
+            .iter()
+            .filter(|w| markers.contains(&w.as_str()))
+            .count()
+    };
+    let (es, en) = (count(SPANISH_MARKERS), count(ENGLISH_MARKERS));
+    // Plain ASCII with English function words and not one Spanish one is English: most turns
+    // of most calls, and whatlang's trigram scoring is the costliest step of reading a turn.
+    if es == 0 && en >= 2 && text.is_ascii() {
+        return Lang::English;
+    }
     let detector =
         whatlang::Detector::with_allowlist(vec![whatlang::Lang::Eng, whatlang::Lang::Spa]);
     if let Some(info) = detector.detect(text).filter(|i| i.confidence() >= 0.5) {
@@ -65,13 +77,6 @@ pub fn detect_lang(text: &str, fallback: Lang) -> Lang {
             _ => Lang::English,
         };
     }
-    let count = |markers: &[&str]| {
-        words
-            .iter()
-            .filter(|w| markers.contains(&w.as_str()))
-            .count()
-    };
-    let (es, en) = (count(SPANISH_MARKERS), count(ENGLISH_MARKERS));
     match es.cmp(&en) {
         std::cmp::Ordering::Greater => Lang::Spanish,
         std::cmp::Ordering::Less => Lang::English,
@@ -215,6 +220,10 @@ pub fn normalize_name(text: &str) -> Option<String> {
 /// ("Petrović" and "P E T R O V I C", "Kjær" and "K J A E R").
 pub fn fold(word: &str) -> String {
     use unicode_normalization::{char::is_combining_mark, UnicodeNormalization as _};
+    // Most words are ASCII: nothing to decompose (the analyzer folds every word it reads).
+    if word.is_ascii() {
+        return word.to_ascii_lowercase();
+    }
     let mut out = String::with_capacity(word.len());
     for c in word
         .nfd()

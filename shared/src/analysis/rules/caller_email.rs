@@ -4,7 +4,7 @@
 //! agent read from file that the caller confirmed. Never an address only the agent gave (the
 //! business's own) or one the caller gave for someone else ("cc my wife").
 
-use super::dialogue::{cue_form, Call, TurnReading};
+use super::dialogue::{Call, TurnReading};
 use crate::analysis::spoken::SpokenEmail;
 use crate::domain::Role;
 
@@ -70,7 +70,7 @@ fn starts_with_any(turn: &TurnReading<'_>, list: &[&str], within: usize) -> bool
         .words
         .iter()
         .take(within)
-        .any(|w| list.contains(&cue_form(&w.lower).as_str()))
+        .any(|w| list.contains(&w.form.as_str()))
 }
 
 /// Letters and digits of an address, separators and domain dropped.
@@ -164,7 +164,7 @@ pub(crate) fn caller_email(call: &Call<'_>) -> Option<EmailFound> {
         let correction = words
             .iter()
             .take(upto.max(3))
-            .any(|w| CORRECTIONS.contains(&cue_form(&w.lower).as_str()));
+            .any(|w| CORRECTIONS.contains(&w.form.as_str()));
         let confirms = starts_with_any(turn, CONFIRMATIONS, 2) && !correction;
 
         let Some(given) = given else {
@@ -198,9 +198,7 @@ pub(crate) fn caller_email(call: &Call<'_>) -> Option<EmailFound> {
         if offered.contains(&spoken) && !asked && !correction {
             continue;
         }
-        let third_party = words
-            .iter()
-            .any(|w| THIRD_PARTY.contains(&cue_form(&w.lower).as_str()));
+        let third_party = words.iter().any(|w| THIRD_PARTY.contains(&w.form.as_str()));
         if third_party && current.is_some() {
             continue;
         }

@@ -7,6 +7,9 @@
 use crate::analysis::spoken::{self, detect_lang, Lang, SpokenEmail, Utterance};
 use crate::domain::{CappedTranscript, Role};
 
+/// How much of the caller's speech the call's language is judged on.
+const LANGUAGE_SAMPLE_CHARS: usize = 2_000;
+
 /// One turn, read.
 pub(crate) struct TurnReading<'a> {
     /// Position among the transcript's turns (0-based, every role counted).
@@ -49,11 +52,16 @@ impl<'a> Call<'a> {
     /// Reads a transcript. The language is judged on the caller's words (the agent's script
     /// may be English for a Spanish caller), then per turn for mixed calls.
     pub(crate) fn read(transcript: &'a CappedTranscript) -> Self {
-        let caller_text: String = transcript
-            .turns_by(Role::Caller)
-            .map(|t| t.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
+        // The caller's first words are enough to tell the language; the whole of a long
+        // call would only make the trigram model slower.
+        let mut caller_text = String::new();
+        for turn in transcript.turns_by(Role::Caller) {
+            if caller_text.len() >= LANGUAGE_SAMPLE_CHARS {
+                break;
+            }
+            caller_text.push_str(&turn.text);
+            caller_text.push(' ');
+        }
         let lang = detect_lang(&caller_text, Lang::English);
         let turns = transcript
             .turns()
@@ -120,7 +128,7 @@ fn norm_of(utterance: &Utterance<'_>) -> String {
     let mut norm = String::with_capacity(utterance.words.len() * 6 + 2);
     norm.push(' ');
     for w in &utterance.words {
-        norm.push_str(&cue_form(&w.lower));
+        norm.push_str(&w.form);
         norm.push(' ');
         if w.clause_end {
             norm.push_str("| ");

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use super::dialogue::{cue_form, Call, TurnReading};
+use super::dialogue::{Call, TurnReading};
 use super::lexicon::{hits, Cue};
 use super::mood::{grievance, squash, turn_mood, AGGRIEVED};
 use crate::analysis::spoken::Lang;
@@ -136,7 +136,7 @@ fn feature_words(turn: &TurnReading<'_>) -> Vec<Vec<String>> {
         } else if word.is_symbol() {
             (word.lower.clone(), i + 1)
         } else {
-            let form = cue_form(&word.lower);
+            let form = word.form.as_str();
             // A Spanish word feeds the models as its English equivalent.
             let english = (u.lang == Lang::Spanish)
                 .then(|| super::glossary::english(&form))

@@ -5,8 +5,6 @@
 //! score feeds the call's sentiment features (`features.rs`); the learned model turns them
 //! into the call's sentiment.
 
-use super::dialogue::cue_form;
-
 /// Words before a lexicon word that flip it.
 const NEGATION_WINDOW: usize = 3;
 /// A negated word keeps most, not all, of its strength: "not happy" is milder than "unhappy".
@@ -357,7 +355,7 @@ pub(crate) fn utterance_mood(text: &str) -> Option<f64> {
     let words = crate::analysis::spoken::words::split(text);
     let mut norm = String::from(" ");
     for w in &words {
-        norm.push_str(&cue_form(&w.lower));
+        norm.push_str(&w.form);
         norm.push(' ');
         if w.clause_end {
             norm.push_str("| ");
@@ -375,7 +373,7 @@ mod tests {
         let words = crate::analysis::spoken::words::split(text);
         let mut out = String::from(" ");
         for w in &words {
-            out.push_str(&cue_form(&w.lower));
+            out.push_str(&w.form);
             out.push(' ');
             if w.clause_end {
                 out.push_str("| ");

@@ -626,10 +626,10 @@ fn name_shaped(word: &Word<'_>) -> bool {
 /// A word that may stand in a name: shaped like one, not a function word, a relation or a
 /// common word (unless the transcript is cased and the word is capitalised).
 fn plain_name_word(word: &Word<'_>, cased: bool) -> bool {
-    let form = cue_form(&word.lower);
+    let form = word.form.as_str();
     name_shaped(word)
         && !is_function_word(&form)
-        && !RELATIONS.contains(&form.as_str())
+        && !RELATIONS.contains(&form)
         && (!is_common(&form) || (cased && word.is_capitalised()))
 }
 
@@ -670,7 +670,7 @@ fn skip_fillers(turn: &TurnReading<'_>, start: usize) -> usize {
     let mut at = start;
     while words
         .get(at)
-        .is_some_and(|w| FILLERS.contains(&cue_form(&w.lower).as_str()))
+        .is_some_and(|w| FILLERS.contains(&w.form.as_str()))
     {
         at += 1;
     }
@@ -723,8 +723,8 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
     if !name_shaped(first) {
         return None;
     }
-    let form = cue_form(&first.lower);
-    if is_function_word(&form) || RELATIONS.contains(&form.as_str()) {
+    let form = first.form.as_str();
+    if is_function_word(&form) || RELATIONS.contains(&form) {
         return None;
     }
     let known = is_first_name(&form);
@@ -749,7 +749,7 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
     // An unknown first word before a known surname or a word that is no English word
     // ("viktor hale", "anders holm", "anaïs moreau"): a name, however the clause goes on.
     let surname_next = words.get(start + 1).is_some_and(|w| {
-        let f = cue_form(&w.lower);
+        let f = w.form.as_str();
         name_shaped(w)
             && !first.clause_end
             && !is_function_word(&f)
@@ -772,7 +772,7 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
                         .all(|w| plain_name_word(w, cased) || w.lower.chars().count() == 1))
         }
         Context::Weak => {
-            let next = words.get(start + 1).map(|w| cue_form(&w.lower));
+            let next = words.get(start + 1).map(|w| w.form.as_str());
             let name_follows = first.clause_end
                 || next.as_deref().is_none_or(|n| {
                     NAME_CONTEXT_AFTER.contains(&n) || (!is_common(n) && !is_function_word(n))
@@ -792,12 +792,12 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
         }
         // "marcus marcus bell": a stutter is said once; "walt uh walter": a filler is not.
         if next.lower == words.get(at).map_or("", |w| w.lower.as_str())
-            || FILLERS.contains(&cue_form(&next.lower).as_str())
+            || FILLERS.contains(&next.form.as_str())
         {
             at += 1;
             continue;
         }
-        let next_form = cue_form(&next.lower);
+        let next_form = next.form.as_str();
         // "walt uh walter kowalczyk": the fuller form of the first name starts the name again.
         if parts.len() == 1
             && is_first_name(&next_form)
@@ -813,15 +813,14 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
         }
         let followed_by_name = |k: usize| {
             words.get(k).is_some_and(|w| {
-                plain_name_word(w, cased) && !is_first_name(&cue_form(&w.lower))
-                    || w.is_capitalised() && cased
+                plain_name_word(w, cased) && !is_first_name(&w.form) || w.is_capitalised() && cased
             })
         };
         // "robert j sullivan": a middle initial between two name words.
         let initial = next.lower.chars().count() == 1
             && next.lower.chars().all(char::is_alphabetic)
             && followed_by_name(at + 2);
-        let particle = PARTICLES.contains(&next_form.as_str())
+        let particle = PARTICLES.contains(&next_form)
             && words
                 .get(at + 2)
                 .is_some_and(|w| plain_name_word(w, cased) || (cased && w.is_capitalised()));
@@ -840,7 +839,7 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
             && is_surname(&next_form)
             && name_shaped(next)
             && !is_function_word(&next_form)
-            && !RELATIONS.contains(&next_form.as_str());
+            && !RELATIONS.contains(&next_form);
         if !(plain_name_word(next, cased) || initial || particle || common_surname)
             || case_breaks
             || (lower_case_word && !common_surname)
@@ -883,7 +882,7 @@ fn matches_at(turn: &TurnReading<'_>, at: usize, phrase: &[&str]) -> bool {
     phrase.iter().enumerate().all(|(k, p)| {
         words
             .get(at + k)
-            .is_some_and(|w| cue_form(&w.lower) == *p && (k + 1 == phrase.len() || !w.clause_end))
+            .is_some_and(|w| w.form == *p && (k + 1 == phrase.len() || !w.clause_end))
     })
 }
 
@@ -894,10 +893,10 @@ fn owned_by_someone_else(turn: &TurnReading<'_>, at: usize) -> bool {
         .filter_map(|k| at.checked_sub(k))
         .map_while(|i| words.get(i).filter(|w| !w.clause_end || i + 1 == at))
         .any(|w| {
-            let form = cue_form(&w.lower);
-            RELATIONS.contains(&form.as_str())
+            let form = w.form.as_str();
+            RELATIONS.contains(&form)
                 || (w.lower.ends_with("'s") && form != "its" && form != "lets" && form != "thats")
-                || matches!(form.as_str(), "his" | "her" | "their" | "hers")
+                || matches!(form, "his" | "her" | "their" | "hers")
         })
 }
 
@@ -907,7 +906,7 @@ fn corrected_before(turn: &TurnReading<'_>, at: usize) -> bool {
     (1..=3)
         .filter_map(|k| at.checked_sub(k))
         .filter_map(|i| words.get(i))
-        .any(|w| CORRECTIONS.contains(&cue_form(&w.lower).as_str()))
+        .any(|w| CORRECTIONS.contains(&w.form.as_str()))
 }
 
 /// The agent's own first names, from their self-introductions.
@@ -929,8 +928,8 @@ fn agent_names(call: &Call<'_>) -> HashSet<String> {
         // "Maya speaking", "Maya here".
         for pair in words.windows(2) {
             if let [name, after] = pair {
-                let a = cue_form(&after.lower);
-                if (a == "speaking" || a == "here") && is_first_name(&cue_form(&name.lower)) {
+                let a = after.form.as_str();
+                if (a == "speaking" || a == "here") && is_first_name(&name.form) {
                     names.insert(fold(&name.lower));
                 }
             }
@@ -1023,12 +1022,12 @@ fn candidates_in(
             }
         }
         // "Grace here", "Tom speaking" at the start of a turn.
-        let w = cue_form(&words[i].lower);
+        let w = words[i].form.as_str();
         if i <= 2
             && (w == "here" || w == "speaking")
             && i > 0
-            && is_first_name(&cue_form(&words[i - 1].lower))
-            && !is_function_word(&cue_form(&words[i - 1].lower))
+            && is_first_name(&words[i - 1].form)
+            && !is_function_word(&words[i - 1].form)
         {
             found.push(candidate(
                 turn,
@@ -1047,14 +1046,14 @@ fn candidates_in(
             a.utterance
                 .words
                 .iter()
-                .map(|w| cue_form(&w.lower))
+                .map(|w| w.form.clone())
                 .filter(|w| is_first_name(w))
                 .collect()
         })
         .unwrap_or_default();
     if words
         .first()
-        .is_some_and(|w| CORRECTIONS.contains(&cue_form(&w.lower).as_str()))
+        .is_some_and(|w| CORRECTIONS.contains(&w.form.as_str()))
     {
         let resembles = |w: &str| {
             best.and_then(|b| b.words.first())
@@ -1063,7 +1062,7 @@ fn candidates_in(
         };
         if let Some(at) = (1..words.len().min(6)).find(|&k| {
             words.get(k).is_some_and(|w| {
-                let form = cue_form(&w.lower);
+                let form = w.form.as_str();
                 name_shaped(w)
                     && is_first_name(&form)
                     && !is_function_word(&form)
@@ -1088,7 +1087,7 @@ fn candidates_in(
         let mut k = i + cue.len();
         if words.get(k).is_some_and(|w| {
             matches!(
-                cue_form(&w.lower).as_str(),
+                w.form.as_str(),
                 "her" | "his" | "their" | "the" | "your" | "su" | "el" | "la"
             )
         }) {
@@ -1096,7 +1095,7 @@ fn candidates_in(
         }
         let is_relation = words
             .get(k)
-            .is_some_and(|w| RELATIONS.contains(&cue_form(&w.lower).as_str()));
+            .is_some_and(|w| RELATIONS.contains(&w.form.as_str()));
         if is_relation {
             let start = skip_fillers(turn, k + 1);
             if let Some(parts) = read_name_extended(turn, start, Context::Weak) {
@@ -1108,20 +1107,14 @@ fn candidates_in(
     // to the agent by name, then the caller's own first name and surname.
     if position <= 3 {
         let greets = words.first().is_some_and(|w| {
-            matches!(
-                cue_form(&w.lower).as_str(),
-                "hi" | "hello" | "hey" | "hola" | "morning"
-            )
+            matches!(w.form.as_str(), "hi" | "hello" | "hey" | "hola" | "morning")
         });
         let agent_named = words
             .get(1)
             .is_some_and(|w| agents.contains(&fold(&w.lower)));
         if greets && agent_named {
             let start = skip_fillers(turn, 2);
-            if words
-                .get(start)
-                .is_some_and(|w| is_first_name(&cue_form(&w.lower)))
-            {
+            if words.get(start).is_some_and(|w| is_first_name(&w.form)) {
                 if let Some(parts) = read_name(turn, start, Context::Weak) {
                     if parts.len() >= 2 {
                         found.push(candidate(turn, parts, Strength::Weak, Part::Whole, start));
@@ -1133,12 +1126,12 @@ fn candidates_in(
         for k in 0..words.len().min(6) {
             let Some(parts) = words
                 .get(k)
-                .filter(|w| is_first_name(&cue_form(&w.lower)))
+                .filter(|w| is_first_name(&w.form))
                 .and_then(|_| read_name(turn, k, Context::Weak))
             else {
                 continue;
             };
-            let after = words.get(k + parts.len()).map(|w| cue_form(&w.lower));
+            let after = words.get(k + parts.len()).map(|w| w.form.as_str());
             let speaking = matches!(after.as_deref(), Some("here" | "calling" | "speaking"));
             if parts.len() >= 2 && speaking && !owned_by_someone_else(turn, k) {
                 found.push(candidate(turn, parts, Strength::Weak, Part::Whole, k));
@@ -1156,8 +1149,8 @@ fn candidates_in(
             let first = &words[k];
             if clause_start
                 && first.is_capitalised()
-                && is_first_name(&cue_form(&first.lower))
-                && !is_function_word(&cue_form(&first.lower))
+                && is_first_name(&first.form)
+                && !is_function_word(&first.form)
                 && !owned_by_someone_else(turn, k)
             {
                 if let Some(parts) = read_name(turn, k, Context::Weak) {
@@ -1165,7 +1158,7 @@ fn candidates_in(
                     let ends_clause = words.get(after - 1).is_some_and(|w| w.clause_end);
                     let context_after = words
                         .get(after)
-                        .is_some_and(|w| NAME_CONTEXT_AFTER.contains(&cue_form(&w.lower).as_str()));
+                        .is_some_and(|w| NAME_CONTEXT_AFTER.contains(&w.form.as_str()));
                     if parts.len() >= 2 && (ends_clause || context_after) {
                         found.push(candidate(turn, parts, Strength::Weak, Part::Whole, k));
                     }
@@ -1199,7 +1192,7 @@ fn answer(turn: &TurnReading<'_>, part: Part, agents: &HashSet<String>) -> Optio
             (from..start + len).find(|&k| {
                 words
                     .get(k)
-                    .is_some_and(|w| !ANSWER_LEAD_INS.contains(&cue_form(&w.lower).as_str()))
+                    .is_some_and(|w| !ANSWER_LEAD_INS.contains(&w.form.as_str()))
             })
         };
         let mut lead = skip_lead_ins(start);
@@ -1238,7 +1231,7 @@ fn confirmed_read_back(call: &Call<'_>, position: usize) -> Option<Candidate> {
         .utterance
         .words
         .first()
-        .is_some_and(|w| CONFIRMATIONS.contains(&cue_form(&w.lower).as_str()));
+        .is_some_and(|w| CONFIRMATIONS.contains(&w.form.as_str()));
     if agent.role != Role::Agent || !confirms {
         return None;
     }
@@ -1252,10 +1245,7 @@ fn confirmed_read_back(call: &Call<'_>, position: usize) -> Option<Candidate> {
                 // "Mr. Gomez", "Ms. Rachel Feingold".
                 let start = start
                     + usize::from(words.get(start).is_some_and(|w| {
-                        matches!(
-                            cue_form(&w.lower).as_str(),
-                            "mr" | "mrs" | "ms" | "miss" | "mister"
-                        )
+                        matches!(w.form.as_str(), "mr" | "mrs" | "ms" | "miss" | "mister")
                     }));
                 let parts = read_name(agent, start, Context::Weak)?;
                 Some(candidate(
@@ -1277,7 +1267,7 @@ fn apply_hints(turn: &TurnReading<'_>, candidate: &mut Candidate, asked: bool) {
         .utterance
         .words
         .iter()
-        .map(|w| cue_form(&w.lower))
+        .map(|w| w.form.clone())
         .collect();
     for i in 0..words.len() {
         let rest: Vec<&str> = words

@@ -2,7 +2,7 @@
 //! for a new roof"), or the subject of a fault ("my internet is not working"), else the
 //! first concrete noun phrase of the caller's opening with the intent's noun.
 
-use super::dialogue::{cue_form, TurnReading};
+use super::dialogue::TurnReading;
 use crate::analysis::spoken::Word;
 use crate::domain::Intent;
 
@@ -20,7 +20,7 @@ fn words_match(words: &[Word<'_>], at: usize, pattern: &[&str]) -> bool {
         slice
             .iter()
             .zip(pattern)
-            .all(|(w, p)| cue_form(&w.lower) == p.replace('\'', ""))
+            .all(|(w, p)| w.form == p.replace('\'', ""))
             && slice.iter().rev().skip(1).all(|w| !w.clause_end)
     })
 }
@@ -98,7 +98,7 @@ const DANGLING: &str = "a an the my your our some of about any new";
 fn topic_at(words: &[Word<'_>], start: usize) -> Option<String> {
     let mut parts: Vec<&str> = Vec::with_capacity(MAX_TOPIC_WORDS);
     for word in words.get(start..)?.iter() {
-        let lower = cue_form(&word.lower);
+        let lower = word.form.as_str();
         if parts.len() == MAX_TOPIC_WORDS || ends_topic(&lower) || word.raw.contains('@') {
             break;
         }
@@ -148,7 +148,7 @@ fn topic_before_cue(words: &[Word<'_>], at: usize) -> Option<String> {
     }
     let mut parts: Vec<&str> = Vec::with_capacity(MAX_SUBJECT_WORDS);
     for word in words.get(..at)?.iter().rev() {
-        let lower = cue_form(&word.lower);
+        let lower = word.form.as_str();
         let is_subject_word = !word.clause_end && !ends_topic(&lower) && !in_list(FILLERS, &lower);
         if !is_subject_word || parts.len() == MAX_SUBJECT_WORDS {
             break;
@@ -208,18 +208,18 @@ pub(crate) fn fallback_topic(caller: &[&TurnReading<'_>], intent: Intent) -> Opt
             let words = &turn.utterance.words;
             (0..words.len()).find_map(|i| {
                 let det = words.get(i)?;
-                if det.clause_end || !in_list(DETERMINERS, &cue_form(&det.lower)) {
+                if det.clause_end || !in_list(DETERMINERS, &det.form) {
                     return None;
                 }
                 let mut parts: Vec<String> = Vec::new();
                 for w in words.get(i + 1..)?.iter().take(3) {
-                    let lower = cue_form(&w.lower);
+                    let lower = w.form.as_str();
                     let wordlike = lower.chars().all(|c| c.is_alphanumeric() || c == '-')
                         && lower.chars().any(char::is_alphabetic);
                     if !wordlike || in_list(PHRASE_BREAKS, &lower) || in_list(FILLERS, &lower) {
                         break;
                     }
-                    parts.push(lower);
+                    parts.push(lower.to_owned());
                     if w.clause_end {
                         break;
                     }

@@ -12,6 +12,9 @@ pub struct Word<'a> {
     pub raw: &'a str,
     /// `raw` in lower case, a typographic apostrophe written `'`.
     pub lower: String,
+    /// `lower` without accents or apostrophes ("don't" → "dont", "sí" → "si"): the form cue
+    /// lists and word lists are matched against, computed once per word.
+    pub form: String,
     /// Clause punctuation (`.`, `,`, `?`, `!`, `;`, `:`) or an annotation follows the word.
     pub clause_end: bool,
     /// The sentence ended after this word with a `?`.
@@ -135,11 +138,21 @@ fn symbol_word(text: &str, start: usize, end: usize) -> Word<'_> {
     Word {
         raw,
         lower: raw.to_owned(),
+        form: form_of(raw),
         clause_end: false,
         question: false,
         punct: None,
         start,
     }
+}
+
+/// `lower` folded (no accents) and without apostrophes.
+fn form_of(lower: &str) -> String {
+    let mut form = super::fold(lower);
+    if form.contains('\'') {
+        form.retain(|c| c != '\'');
+    }
+    form
 }
 
 /// Pushes `text[start..end]` as a word, trimming the punctuation that surrounds words but is
@@ -162,9 +175,11 @@ fn push_word<'a>(words: &mut Vec<Word<'a>>, text: &'a str, start: usize, end: us
         }
         return;
     }
+    let lower = trimmed.to_lowercase().replace('’', "'");
     words.push(Word {
         raw: trimmed,
-        lower: trimmed.to_lowercase().replace('’', "'"),
+        form: form_of(&lower),
+        lower,
         clause_end,
         question: false,
         punct: clause_end.then_some('.'),
