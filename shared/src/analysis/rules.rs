@@ -47,6 +47,21 @@ pub const RULES_ANALYZER_VERSION: &str = "rules-v3";
 /// hot scores at least this, any other call at most one below it.
 const HOT_SCORE: i64 = 80;
 
+/// Loads what the analyzer builds on first use (the models, the cue automaton, the word
+/// lists) by analysing a short built-in call. A function calls it while it initialises, so
+/// the first call.completed it handles does not pay for it.
+pub fn warm_up() {
+    use crate::domain::{Transcript, Turn};
+    let turns = vec![
+        Turn::new(Role::Agent, "thanks for calling, may i have your name?"),
+        Turn::new(
+            Role::Caller,
+            "hi, this is ana lopez, ana at example dot com, i'd like a quote",
+        ),
+    ];
+    let _ = analyze(&Transcript::new(turns).capped(usize::MAX));
+}
+
 /// The rules analyzer's mood for a single utterance (−1..=1), `None` when it has no cue.
 pub fn utterance_sentiment(text: &str) -> Option<f64> {
     mood::utterance_mood(text)

@@ -139,9 +139,9 @@ fn feature_words(turn: &TurnReading<'_>) -> Vec<Vec<String>> {
             let form = word.form.as_str();
             // A Spanish word feeds the models as its English equivalent.
             let english = (u.lang == Lang::Spanish)
-                .then(|| super::glossary::english(&form))
+                .then(|| super::glossary::english(form))
                 .flatten();
-            (stem(english.unwrap_or(&form)), i + 1)
+            (stem(english.unwrap_or(form)), i + 1)
         };
         if let Some(clause) = clauses.last_mut() {
             clause.push(token);

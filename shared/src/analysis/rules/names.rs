@@ -628,9 +628,9 @@ fn name_shaped(word: &Word<'_>) -> bool {
 fn plain_name_word(word: &Word<'_>, cased: bool) -> bool {
     let form = word.form.as_str();
     name_shaped(word)
-        && !is_function_word(&form)
+        && !is_function_word(form)
         && !RELATIONS.contains(&form)
-        && (!is_common(&form) || (cased && word.is_capitalised()))
+        && (!is_common(form) || (cased && word.is_capitalised()))
 }
 
 /// The turn is written with capitals (a formatting transcriber), so a capital means
@@ -724,13 +724,13 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
         return None;
     }
     let form = first.form.as_str();
-    if is_function_word(&form) || RELATIONS.contains(&form) {
+    if is_function_word(form) || RELATIONS.contains(&form) {
         return None;
     }
-    let known = is_first_name(&form);
+    let known = is_first_name(form);
     let capital = cased && first.is_capitalised();
     // In lower-case text an ordinary English word counts as common too ("unbelievable").
-    let common = is_common(&form) || (!capital && is_english(&form) && !is_surname(&form));
+    let common = is_common(form) || (!capital && is_english(form) && !is_surname(form));
     // The words of the clause before any spelling of them ("raman r a m a n").
     let clause_end = words
         .get(start..)
@@ -752,11 +752,11 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
         let f = w.form.as_str();
         name_shaped(w)
             && !first.clause_end
-            && !is_function_word(&f)
-            && !is_common(&f)
-            && (is_surname(&f) || !is_english(&f))
+            && !is_function_word(f)
+            && !is_common(f)
+            && (is_surname(f) || !is_english(f))
     });
-    let unknown_name = !common && !is_english(&form) && surname_next;
+    let unknown_name = !common && !is_english(form) && surname_next;
     let accepted = match context {
         Context::Strong => !common || known || capital,
         Context::Answer => {
@@ -774,7 +774,7 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
         Context::Weak => {
             let next = words.get(start + 1).map(|w| w.form.as_str());
             let name_follows = first.clause_end
-                || next.as_deref().is_none_or(|n| {
+                || next.is_none_or(|n| {
                     NAME_CONTEXT_AFTER.contains(&n) || (!is_common(n) && !is_function_word(n))
                 });
             (known && (!common || capital || name_follows)) || (capital && !common) || unknown_name
@@ -800,7 +800,7 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
         let next_form = next.form.as_str();
         // "walt uh walter kowalczyk": the fuller form of the first name starts the name again.
         if parts.len() == 1
-            && is_first_name(&next_form)
+            && is_first_name(next_form)
             && parts
                 .first()
                 .is_some_and(|p| fold(p) != fold(&next.lower) && same_person(p, &next.lower))
@@ -830,15 +830,15 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
         // not "found", "pizza").
         let capitalised_in_cased_text = cased && next.is_capitalised();
         let lower_case_word = !capitalised_in_cased_text
-            && is_english(&next_form)
-            && !is_surname(&next_form)
+            && is_english(next_form)
+            && !is_surname(next_form)
             && !particle;
         // "wendell price": a surname that is also a common word, as the last word said.
         let ends_here = next.clause_end || words.get(at + 2).is_none();
         let common_surname = ends_here
-            && is_surname(&next_form)
+            && is_surname(next_form)
             && name_shaped(next)
-            && !is_function_word(&next_form)
+            && !is_function_word(next_form)
             && !RELATIONS.contains(&next_form);
         if !(plain_name_word(next, cased) || initial || particle || common_surname)
             || case_breaks
@@ -860,7 +860,7 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
         }
         // In lower-case text a third word is a name only if it is a known surname
         // ("gabriel santos june", "hollis grant tidewater logistics" are not).
-        if !cased && parts.len() >= 2 && !particle && !is_surname(&next_form) {
+        if !cased && parts.len() >= 2 && !particle && !is_surname(next_form) {
             break;
         }
         parts.push(next_lower);
@@ -1063,10 +1063,7 @@ fn candidates_in(
         if let Some(at) = (1..words.len().min(6)).find(|&k| {
             words.get(k).is_some_and(|w| {
                 let form = w.form.as_str();
-                name_shaped(w)
-                    && is_first_name(&form)
-                    && !is_function_word(&form)
-                    && resembles(&form)
+                name_shaped(w) && is_first_name(form) && !is_function_word(form) && resembles(form)
             })
         }) {
             if let Some(parts) = read_name(turn, at, Context::Weak) {
@@ -1132,7 +1129,7 @@ fn candidates_in(
                 continue;
             };
             let after = words.get(k + parts.len()).map(|w| w.form.as_str());
-            let speaking = matches!(after.as_deref(), Some("here" | "calling" | "speaking"));
+            let speaking = matches!(after, Some("here" | "calling" | "speaking"));
             if parts.len() >= 2 && speaking && !owned_by_someone_else(turn, k) {
                 found.push(candidate(turn, parts, Strength::Weak, Part::Whole, k));
                 break;

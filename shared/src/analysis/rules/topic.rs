@@ -99,10 +99,10 @@ fn topic_at(words: &[Word<'_>], start: usize) -> Option<String> {
     let mut parts: Vec<&str> = Vec::with_capacity(MAX_TOPIC_WORDS);
     for word in words.get(start..)?.iter() {
         let lower = word.form.as_str();
-        if parts.len() == MAX_TOPIC_WORDS || ends_topic(&lower) || word.raw.contains('@') {
+        if parts.len() == MAX_TOPIC_WORDS || ends_topic(lower) || word.raw.contains('@') {
             break;
         }
-        if !in_list(FILLERS, &lower) {
+        if !in_list(FILLERS, lower) {
             parts.push(word.raw);
         }
         if word.clause_end {
@@ -149,7 +149,7 @@ fn topic_before_cue(words: &[Word<'_>], at: usize) -> Option<String> {
     let mut parts: Vec<&str> = Vec::with_capacity(MAX_SUBJECT_WORDS);
     for word in words.get(..at)?.iter().rev() {
         let lower = word.form.as_str();
-        let is_subject_word = !word.clause_end && !ends_topic(&lower) && !in_list(FILLERS, &lower);
+        let is_subject_word = !word.clause_end && !ends_topic(lower) && !in_list(FILLERS, lower);
         if !is_subject_word || parts.len() == MAX_SUBJECT_WORDS {
             break;
         }
@@ -216,7 +216,7 @@ pub(crate) fn fallback_topic(caller: &[&TurnReading<'_>], intent: Intent) -> Opt
                     let lower = w.form.as_str();
                     let wordlike = lower.chars().all(|c| c.is_alphanumeric() || c == '-')
                         && lower.chars().any(char::is_alphabetic);
-                    if !wordlike || in_list(PHRASE_BREAKS, &lower) || in_list(FILLERS, &lower) {
+                    if !wordlike || in_list(PHRASE_BREAKS, lower) || in_list(FILLERS, lower) {
                         break;
                     }
                     parts.push(lower.to_owned());
