@@ -101,7 +101,10 @@ fn entity_facts(
 pub fn decide(model: &Model, p: &Prediction) -> (Intent, Sentiment, LeadScore) {
     let intent = top_intent(&p.intent);
     let band = model.lead_score(&p.bands).round() as i64;
-    let hot = intent == Intent::Sales && p.hot >= model.hot_threshold;
+    // The band model placing the call in the hot band counts as half the hot model's evidence.
+    let hot = intent == Intent::Sales
+        && (p.hot >= model.hot_threshold
+            || (band >= HOT_SCORE && p.hot >= model.hot_threshold / 2.0));
     let lead = if hot {
         let margin = (p.hot - model.hot_threshold) / (1.0 - model.hot_threshold).max(1e-9);
         band.max(HOT_SCORE + (margin * 15.0).round() as i64)
