@@ -43,6 +43,18 @@ struct Metric {
     higher_is_better: bool,
 }
 
+impl Metric {
+    /// The value is on the wrong side of `bound` (or not a number).
+    fn misses(&self, bound: f64) -> bool {
+        self.value.is_nan()
+            || if self.higher_is_better {
+                self.value < bound
+            } else {
+                self.value > bound
+            }
+    }
+}
+
 impl Thresholds {
     fn metrics(&self, report: &Report) -> [Metric; 8] {
         let t = TARGETS;
@@ -111,14 +123,7 @@ impl Thresholds {
     pub fn misses(&self, report: &Report) -> Vec<String> {
         self.metrics(report)
             .into_iter()
-            .filter(|m| {
-                m.value.is_nan()
-                    || if m.higher_is_better {
-                        m.value < m.limit
-                    } else {
-                        m.value > m.limit
-                    }
-            })
+            .filter(|m| m.misses(m.limit))
             .map(|m| {
                 let side = if m.higher_is_better { "below" } else { "above" };
                 format!("{} {:.3} is {side} {}", m.name, m.value, m.limit)
@@ -132,14 +137,7 @@ impl Thresholds {
         self.metrics(report)
             .into_iter()
             .filter(|m| (m.limit - m.target).abs() > 1e-9)
-            .filter(|m| {
-                m.value.is_nan()
-                    || if m.higher_is_better {
-                        m.value < m.target
-                    } else {
-                        m.value > m.target
-                    }
-            })
+            .filter(|m| m.misses(m.target))
             .map(|m| {
                 format!(
                     "{} gated at {} (target {}; reached {:.3})",
