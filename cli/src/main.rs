@@ -104,6 +104,13 @@ impl Args {
         let command = raw.next().unwrap_or_default();
         let mut flags = Vec::new();
         while let Some(flag) = raw.next() {
+            // `postcall bench --help` asks for the usage, not for a flag named help.
+            if flag == "--help" || flag == "-h" {
+                return Ok(Self {
+                    command: "help".to_string(),
+                    flags: Vec::new(),
+                });
+            }
             let Some(name) = flag.strip_prefix("--") else {
                 bail!("unexpected argument {flag:?}\n\n{USAGE}");
             };

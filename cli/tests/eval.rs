@@ -248,3 +248,15 @@ async fn the_llm_analyzer_is_evaluated_through_an_openai_compatible_endpoint() {
         server.request_count()
     );
 }
+
+#[test]
+fn help_after_a_command_prints_the_usage() {
+    // Once "--help needs a value" with a backtrace: --help was read as a flag wanting a value.
+    let out = eval(&["--help"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let usage = text(&out.stdout);
+    assert!(
+        usage.contains("postcall eval") && usage.contains("postcall bench"),
+        "{usage}"
+    );
+}
