@@ -257,7 +257,7 @@ pub fn explain(transcript: &CappedTranscript) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "lead:      {} (bands {}; hot probability {:.2}, threshold {:.2})",
+        "lead:      {} (bands {}; hot probability {:.2}, threshold {:.2}, half that when the bands give 80+)",
         lead.get(),
         bands.join(", "),
         p.hot,

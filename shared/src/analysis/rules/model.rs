@@ -44,7 +44,8 @@ pub struct Model {
     pub weights: HashMap<String, FeatureWeights>,
     /// The score a call in each band gets (the band's median label in training).
     pub band_scores: [f64; 6],
-    /// Hot when the hot probability reaches this (and the intent is sales).
+    /// Hot when the hot probability reaches this, or half of it when the lead bands give 80+
+    /// (and the intent is sales); see `rules::decide`.
     pub hot_threshold: f64,
     /// Free text about the training run, kept in the file's header.
     pub provenance: Vec<String>,
