@@ -348,7 +348,6 @@ const PHRASES: &[(Cue, &[&str])] = &[
             "dont call",
             "remove me",
             "remove my number",
-            "how did you get",
             "not buying",
             "no me interesa",
             "no estoy interesado",
