@@ -135,6 +135,24 @@ mod tests {
     }
 
     #[test]
+    fn every_signal_phrase_is_a_lexicon_cue_of_its_class() {
+        // Signals are read off the lexicon's hits by phrase: a phrase missing from the lexicon
+        // (or moved to another class) would silently never raise its signal.
+        for (list, cue) in [
+            (DO_NOT_CALL, Cue::Refusal),
+            (PRICE_QUESTIONS, Cue::Purchase),
+        ] {
+            for phrase in list {
+                let found = hits(&format!(" {phrase} "));
+                assert!(
+                    found.iter().any(|h| h.cue == cue && h.phrase == *phrase),
+                    "{phrase:?} is not a {cue:?} cue: {found:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn amounts_timelines_and_commitments_are_read_in_any_form() {
         let s = signals(&[
             "my budget is four hundred fifty thousand dollars and i need it by friday",
