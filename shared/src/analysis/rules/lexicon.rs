@@ -837,46 +837,6 @@ const PHRASES: &[(Cue, &[&str])] = &[
     ),
 ];
 
-/// Phrases that count even after "not", "don't", "no": they hold their own negation.
-const SELF_NEGATED: &[&str] = &[
-    "not interested",
-    "not working",
-    "not acceptable",
-    "not right now",
-    "not ready",
-    "not sure",
-    "not fixed",
-    "still not",
-    "dont call",
-    "do not call",
-    "no show",
-    "no one called",
-    "no one told me",
-    "no thanks",
-    "no thank you",
-    "no connection",
-    "no signal",
-    "no power",
-    "no funciona",
-    "no me interesa",
-    "no estoy interesado",
-    "no estoy interesada",
-    "no gracias",
-    "no vuelvan a llamar",
-    "no me llamen",
-    "not buying",
-    "not available",
-    "no prende",
-    "nunca llego",
-    "nunca vino",
-    "todavia no",
-    "no estoy seguro",
-    "no estoy segura",
-    "not what i ordered",
-    "not what i paid",
-    "probably not",
-];
-
 /// Words that cancel a cue in the three words after them (same clause).
 const NEGATORS: &[&str] = &[
     "not", "never", "no", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont",
@@ -907,7 +867,10 @@ fn compiled() -> &'static Compiled {
         let mut needles = Vec::new();
         for (cue, phrases) in PHRASES {
             for phrase in *phrases {
-                patterns.push((*cue, *phrase, SELF_NEGATED.contains(phrase)));
+                // A phrase that holds its own negation ("not interested", "never arrived")
+                // counts after another negator too: "no, it never arrived" is emphasis.
+                let self_negated = phrase.split(' ').any(|w| NEGATORS.contains(&w));
+                patterns.push((*cue, *phrase, self_negated));
                 needles.push(format!(" {phrase} "));
             }
         }
@@ -982,6 +945,8 @@ mod tests {
             .any(|(c, _)| *c == Cue::Purchase));
         assert!(cues(" im not interested ").contains(&(Cue::Refusal, "not interested")));
         assert!(cues(" no | i want to buy ").contains(&(Cue::Purchase, "buy")));
+        // A phrase with its own negator is not cancelled by another one before it.
+        assert!(cues(" no it never arrived ").contains(&(Cue::Grievance, "never arrived")));
     }
 
     #[test]
