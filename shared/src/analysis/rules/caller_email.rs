@@ -5,7 +5,6 @@
 //! business's own) or one the caller gave for someone else ("cc my wife").
 
 use super::dialogue::{Call, TurnReading};
-use crate::analysis::spoken::SpokenEmail;
 use crate::domain::Role;
 
 /// Words that mark an address as someone else's.
@@ -85,14 +84,31 @@ fn alnum(address: &str) -> String {
 }
 
 /// True when the agent's written address is a read-back of what the caller said: the same
-/// letters and digits, or the same domain and nearly the same local part. A read-back the
-/// agent only said aloud is their hearing, not a correction, and never counts.
-fn is_written_read_back_of(spoken: &str, read: &SpokenEmail) -> bool {
-    let domain = |e: &str| e.split_once('@').map(|(_, d)| d.to_owned());
-    read.written
-        && (alnum(spoken) == alnum(&read.address)
-            || (domain(spoken) == domain(&read.address)
-                && strsim::jaro_winkler(&alnum(spoken), &alnum(&read.address)) >= 0.9))
+/// letters and digits, or the same domain and nearly the same local part.
+fn is_written_read_back_of(spoken: &str, read: &str) -> bool {
+    alnum(spoken) == alnum(read)
+        || (domain(spoken) == domain(read)
+            && strsim::jaro_winkler(&alnum(spoken), &alnum(read)) >= 0.9)
+}
+
+/// True when the agent, reading back aloud, said the caller's address without a word the
+/// caller's address took in front of it ("email's fine m ferreira at…" read back as "m
+/// ferreira at…"; "sí a alex punto fuentes" as "alex punto fuentes"): same domain, the
+/// caller's local part ends with the agent's, which holds a letter and is no mere tail, and
+/// one short word at most is left over. Any other difference between a spoken address and
+/// its spoken read-back is the agent mishearing, not a correction.
+fn drops_a_word_before(spoken: &str, read: &str) -> bool {
+    let (said, heard) = (alnum(spoken), alnum(read));
+    domain(spoken) == domain(read)
+        && said.len() > heard.len()
+        && said.len() - heard.len() <= 6
+        && heard.len() >= 3
+        && heard.chars().any(|c| c.is_ascii_alphabetic())
+        && said.ends_with(&heard)
+}
+
+fn domain(address: &str) -> Option<&str> {
+    address.split_once('@').map(|(_, d)| d)
 }
 
 /// True when a caller turn sounds like an address was given ("… at gmail dot com"), read or
@@ -205,11 +221,23 @@ pub(crate) fn caller_email(call: &Call<'_>) -> Option<EmailFound> {
         if current.is_some() && !correction && !asked {
             continue;
         }
+        // The agent's read-back writes a spoken address: written, it is how the address is
+        // spelled; said aloud, it stands only for a word it dropped that the caller let go
+        // (no correction next).
+        let corrected_next = call
+            .turns
+            .get(position + 2)
+            .filter(|t| t.role == Role::Caller)
+            .is_some_and(|t| starts_with_any(t, CORRECTIONS, 3));
         let read_back = after.and_then(|t| {
-            t.emails
-                .iter()
-                .rev()
-                .find(|read| !given.written && is_written_read_back_of(&spoken, read))
+            t.emails.iter().rev().find(|read| {
+                !given.written
+                    && if read.written {
+                        is_written_read_back_of(&spoken, &read.address)
+                    } else {
+                        !corrected_next && drops_a_word_before(&spoken, &read.address)
+                    }
+            })
         });
         current = Some(EmailFound {
             address: read_back.map_or(spoken, |r| r.address.clone()),
@@ -297,6 +325,43 @@ mod tests {
             ])
             .as_deref(),
             Some("gprescott@halvorseneng.com")
+        );
+    }
+
+    #[test]
+    fn a_spoken_read_back_stands_only_for_a_word_the_caller_said_before_the_address() {
+        // "fine" is the caller's answer, not the address: the agent read it back without.
+        assert_eq!(
+            email(&[
+                (A, "would you like a confirmation by email as well"),
+                (C, "email's fine m ferreira at protonmail dot com"),
+                (A, "so that's m ferreira at protonmail dot com"),
+                (C, "yep"),
+            ])
+            .as_deref(),
+            Some("mferreira@protonmail.com")
+        );
+        // An agent who drops a letter mishears; the caller's address stands.
+        assert_eq!(
+            email(&[
+                (A, "whats your email"),
+                (C, "its megan dot fairbanks at gmail dot com"),
+                (A, "megan dot fairbank at gmail dot com"),
+                (C, "fairbanks with an s"),
+            ])
+            .as_deref(),
+            Some("megan.fairbanks@gmail.com")
+        );
+        // Nor does a read-back the caller corrects.
+        assert_eq!(
+            email(&[
+                (A, "whats your email"),
+                (C, "sure t reed ninety at gmail dot com"),
+                (A, "reed ninety at gmail dot com"),
+                (C, "no t reed ninety"),
+            ])
+            .as_deref(),
+            Some("treed90@gmail.com")
         );
     }
 

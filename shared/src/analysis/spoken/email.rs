@@ -686,12 +686,25 @@ fn provider_domain(joined: &str) -> Option<&'static str> {
 fn read_domain(pieces: &[Placed], at: usize) -> Option<(String, usize)> {
     let mut labels: Vec<String> = vec![String::new()];
     let mut words_in_label = 0;
+    // The chunk said last in this label, to drop its spelling (or the word after its spelling).
+    let mut said_in_label: Option<(String, Chunk)> = None;
     let mut last = None;
     let mut k = at + 1;
     while let Some(p) = pieces.get(k) {
         match &p.piece {
             Piece::Filler | Piece::Instruction { .. } => {}
-            Piece::Chunk(text, _) => {
+            Piece::Chunk(text, kind) => {
+                // "corvantis c o r v a n t i s dot i o": a label and its spelling are one.
+                if said_in_label
+                    .as_ref()
+                    .is_some_and(|(t, k)| t == text && spelled_and_said(*k, *kind))
+                {
+                    said_in_label = None;
+                    last = Some(k);
+                    k += 1;
+                    continue;
+                }
+                said_in_label = Some((text.clone(), *kind));
                 if words_in_label >= MAX_LABEL_WORDS {
                     return None;
                 }
@@ -738,6 +751,7 @@ fn read_domain(pieces: &[Placed], at: usize) -> Option<(String, usize)> {
                 }
                 labels.push(String::new());
                 words_in_label = 0;
+                said_in_label = None;
             }
             Piece::Sep('-') => labels.last_mut()?.push('-'),
             _ => break,
@@ -767,6 +781,28 @@ fn read_domain(pieces: &[Placed], at: usize) -> Option<(String, usize)> {
         .collect();
     tail.last().and_then(|l| top_level(l))?;
     Some((format!("{first}.{}", tail.join(".")), last))
+}
+
+/// True for a word and its spelling, in either order ("sean s e a n", "c a r y n caryn").
+fn spelled_and_said(a: Chunk, b: Chunk) -> bool {
+    matches!(
+        (a, b),
+        (Chunk::Word, Chunk::Letters) | (Chunk::Letters, Chunk::Word)
+    )
+}
+
+/// True when the pieces just before `k` run back to an "at" through address pieces only: the
+/// words before `k` are the domain of an address said before ("…at comcast dot net p
+/// lindqvist at…"), not a local part of their own ("n whitman dot art at gmail"). (A domain
+/// ending that opens the utterance, "dot co j o l e n e at…", finishes the turn before.)
+fn follows_an_at(pieces: &[Placed], k: usize) -> bool {
+    pieces[..k.min(pieces.len())]
+        .iter()
+        .rev()
+        .take(2 * MAX_LABEL_WORDS + 2)
+        .map(|p| &p.piece)
+        .find(|p| !matches!(p, Piece::Chunk(..) | Piece::Sep(_) | Piece::Filler))
+        .is_some_and(|p| *p == Piece::At)
 }
 
 /// The most plain words a local part is read back over without a separator between them.
@@ -817,7 +853,8 @@ fn read_local(pieces: &[Placed], at: usize) -> Option<(String, usize, bool)> {
                     // "…at comcast dot net p lindqvist at…": the end of the address before.
                     let previous_domain = top_level(text).is_some()
                         && k > 0
-                        && matches!(pieces.get(k - 1).map(|p| &p.piece), Some(Piece::Sep('.')));
+                        && matches!(pieces.get(k - 1).map(|p| &p.piece), Some(Piece::Sep('.')))
+                        && (k == 1 || follows_an_at(pieces, k - 1));
                     if previous_domain && !separated {
                         break;
                     }
@@ -903,20 +940,23 @@ fn read_local(pieces: &[Placed], at: usize) -> Option<(String, usize, bool)> {
         .rev()
         .collect();
     let mut local = String::new();
-    let mut previous_word: Option<&str> = None;
+    let mut previous_word: Option<(&str, Chunk)> = None;
     for p in parts.iter().rev() {
         match &p.piece {
             Piece::Sep(c) => {
                 local.push(*c);
                 previous_word = None;
             }
-            // "sean s e a n": the spelling confirms the word said just before; keep one.
-            Piece::Chunk(text, Chunk::Letters) if previous_word == Some(text.as_str()) => {
+            // "sean s e a n" or "c a r y n caryn": a spelling and the word it spells, said
+            // one after the other, are one part; keep one.
+            Piece::Chunk(text, kind)
+                if previous_word.is_some_and(|(w, k)| w == text && spelled_and_said(k, *kind)) =>
+            {
                 previous_word = None;
             }
             Piece::Chunk(text, kind) => {
                 local.push_str(text);
-                previous_word = (*kind == Chunk::Word).then_some(text.as_str());
+                previous_word = Some((text.as_str(), *kind));
             }
             _ => {}
         }

@@ -171,6 +171,34 @@ fn spoken_emails_in_english() {
         ("ed at verizon dot net", &["ed@verizon.net"]),
         ("O, K, E, K, E at gmail dot com", &["okeke@gmail.com"]),
         ("its dot com at the end gmail", &[]),
+        // A top-level-domain word ending a local part is not an address said before it.
+        (
+            "it's n whitman dot art at gmail dot com",
+            &["nwhitman.art@gmail.com"],
+        ),
+        (
+            "p at comcast dot net p lindqvist at gmail dot com",
+            &["p@comcast.net", "plindqvist@gmail.com"],
+        ),
+        (
+            "dot co j o l e n e at hearthandwick dot co",
+            &["jolene@hearthandwick.co"],
+        ),
+        // A word and its spelling, in either order, in the local part or the domain.
+        (
+            "no same as my name c a r y n caryn dot lowell l o w e l l at outlook dot com",
+            &["caryn.lowell@outlook.com"],
+        ),
+        (
+            "a n i l dot m e h t a at corvantis c o r v a n t i s dot i o",
+            &["anil.mehta@corvantis.io"],
+        ),
+        (
+            "bob at b r i g h t l y brightly dot co",
+            &["bob@brightly.co"],
+        ),
+        // Digits said twice are two digits, not one said twice.
+        ("jo two two at gmail dot com", &["jo22@gmail.com"]),
     ];
     for (text, want) in cases {
         assert_eq!(emails_in(text), *want, "{text}");
