@@ -310,9 +310,24 @@ fn asks_of(norm: &str, utterance: &Utterance<'_>) -> Asks {
         .split(' ')
         .find(|w| !w.is_empty())
         .is_some_and(|w| matches!(w, "and" | "now" | "next" | "then" | "also" | "y"));
-    let asks_for_name = (has(NAME_QUESTIONS)
-        && (question || terse || prompt || has(REQUESTS))
-        && !has(SOMEONE_ELSE))
+    // "no problem name on the appointment": speech-to-text output has no question mark, but
+    // a turn that ends on a name question (a word after it at most) hands the caller the
+    // floor with it; "…showing your name and the iban" does not end on one.
+    let tail = {
+        let words: Vec<&str> = norm
+            .split(" ")
+            .filter(|w| !w.is_empty() && *w != "|")
+            .collect();
+        let from = words.len().saturating_sub(5);
+        format!(" {} ", words[from..].join(" "))
+    };
+    let ends_on_name_question = NAME_QUESTIONS.iter().any(|q| {
+        tail.rfind(q)
+            .is_some_and(|at| tail[at + q.len()..].split_whitespace().count() <= 1)
+    });
+    let asks_for_name = ((has(NAME_QUESTIONS) && (question || terse || prompt || has(REQUESTS)))
+        || ends_on_name_question)
+        && !has(SOMEONE_ELSE)
         || short_name_question;
     // "You can email it to frontdesk at…" offers the business's address; it asks nothing.
     let offers_address = has(&[
@@ -386,6 +401,10 @@ mod tests {
         assert!(
             !asks("upload a statement showing your name and the IBAN"),
             "not a question"
+        );
+        assert!(
+            asks("no problem the sixty thousand service covers it name on the appointment"),
+            "a turn that ends on a name question, no question mark"
         );
         assert!(
             !asks("what name should i give the new user?"),

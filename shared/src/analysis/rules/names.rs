@@ -945,6 +945,9 @@ fn candidate(
     part: Part,
     at: usize,
 ) -> Candidate {
+    // "kowalczyk, k o w a l c z y k kowalczyk": a word said twice in a row is said once.
+    let mut words = words;
+    words.dedup_by(|b, a| fold(a) == fold(b));
     Candidate {
         words,
         strength,
@@ -1071,6 +1074,30 @@ fn candidates_in(
                 c.correction = true;
                 found.push(c);
             }
+        }
+    }
+    // "yes uh rob szymanski s z y m a n s k i" … "i see you rob": a first name and surname
+    // the caller says, by whose first name the agent's next turn calls them.
+    if let Some(reply) = call
+        .turns
+        .get(position + 1)
+        .filter(|t| t.role == Role::Agent)
+    {
+        let said = (0..words.len()).find_map(|k| {
+            let w = &words[k];
+            let form = w.form.as_str();
+            let named = is_first_name(form)
+                && !is_function_word(form)
+                && !agents.contains(&fold(&w.lower))
+                && !owned_by_someone_else(turn, k);
+            let parts = named
+                .then(|| read_name(turn, k, Context::Weak))
+                .flatten()
+                .filter(|parts| parts.len() >= 2)?;
+            addresses_by(reply, form, &parts[1]).then_some((k, parts))
+        });
+        if let Some((k, parts)) = said {
+            found.push(candidate(turn, parts, Strength::Weak, Part::Whole, k));
         }
     }
     // "I'm her son, Tom", "this is his daughter Maria": the caller, named by their relation.
@@ -1324,7 +1351,13 @@ fn apply_spellings(turn: &TurnReading<'_>, candidate: &mut Candidate) {
             // "t becker" → "tbecker": an email handle built on the name, not its spelling.
             let handle = folded != run.letters
                 && (run.letters.ends_with(&folded) || run.letters.starts_with(&folded));
-            if folded != run.letters && !handle {
+            // "o'brien" spelled "o apostrophe b r i e n" reads as "brien": a spelling of part
+            // of the word (after O', Mc, D') is no correction of it, unless the caller said
+            // that shorter word just before spelling it ("not joanne, joan, j o a n").
+            let part_of_it = folded != run.letters
+                && said.as_deref() != Some(run.letters.as_str())
+                && (folded.ends_with(&run.letters) || folded.starts_with(&run.letters));
+            if folded != run.letters && !handle && !part_of_it {
                 *word = run.letters.clone();
             }
         }
@@ -1396,10 +1429,103 @@ pub(crate) fn caller_name(call: &Call<'_>) -> Option<NameFound> {
             }
         }
     }
+    if let Some(b) = best.as_mut() {
+        add_surname_the_agent_uses(call, b);
+    }
     best.map(|b| NameFound {
         name: title_case(&b.words.join(" ")),
         turn: b.turn,
     })
+}
+
+/// Words an agent says right before the name of the person they speak to ("thanks tamsin",
+/// "i see you rob", "you're welcome callum").
+const ADDRESS_BEFORE: &[&str] = &[
+    "thanks",
+    "thank",
+    "you",
+    "hi",
+    "hello",
+    "hey",
+    "okay",
+    "ok",
+    "sorry",
+    "great",
+    "perfect",
+    "welcome",
+    "bye",
+    "morning",
+    "afternoon",
+    "evening",
+    "night",
+    "gracias",
+    "hola",
+    "bien",
+    "bueno",
+    "claro",
+    "absolutely",
+    "alright",
+    "right",
+    "sure",
+    "well",
+    "got",
+    "yes",
+];
+
+/// True when the agent's turn calls the caller by `first`: after a word one says before a
+/// person's name, or on its own (not followed by the `second` word the caller said after it:
+/// an agent repeating "willow creek" or "delta dental ppo" names a place or a plan). Never
+/// inside an address the agent reads out.
+fn addresses_by(reply: &TurnReading<'_>, first: &str, second: &str) -> bool {
+    let words = &reply.utterance.words;
+    let in_email = |k: usize| reply.emails.iter().any(|e| e.start <= k && k < e.end);
+    let second = fold(second);
+    words.iter().enumerate().any(|(k, w)| {
+        let after_address_word = k
+            .checked_sub(1)
+            .and_then(|p| words.get(p))
+            .is_some_and(|p| ADDRESS_BEFORE.contains(&p.form.as_str()));
+        let alone = words.get(k + 1).is_none_or(|n| n.form != second);
+        w.form == first && !in_email(k) && (after_address_word || alone)
+    })
+}
+
+/// Honorifics an agent puts before a caller's surname.
+const HONORIFICS: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mister", "missus", "senor", "senora", "senorita", "don", "dona",
+];
+
+/// "this is wendell price" … "mister price": a first name found alone gets the word the
+/// caller said right after it when the agent calls them by that word with an honorific (a
+/// surname that is also an ordinary word, which the name reader leaves out).
+fn add_surname_the_agent_uses(call: &Call<'_>, name: &mut Candidate) {
+    let [first] = name.words.as_slice() else {
+        return;
+    };
+    let first = fold(first);
+    let Some(turn) = call.turns.iter().find(|t| t.index == name.turn) else {
+        return;
+    };
+    let words = &turn.utterance.words;
+    let Some(next) = words
+        .windows(2)
+        .find(|pair| fold(&pair[0].lower) == first && !pair[0].clause_end)
+        .map(|pair| &pair[1])
+    else {
+        return;
+    };
+    let called_so = call
+        .turns
+        .iter()
+        .filter(|t| t.role == Role::Agent)
+        .any(|t| {
+            t.utterance.words.windows(2).any(|pair| {
+                HONORIFICS.contains(&pair[0].form.as_str()) && pair[1].form == next.form
+            })
+        });
+    if called_so && name_shaped(next) && !is_function_word(&next.form) {
+        name.words.push(next.lower.clone());
+    }
 }
 
 /// The name so far and a new candidate: parts are joined ("Tyler" + surname "Brooks"), the

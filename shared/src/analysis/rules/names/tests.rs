@@ -230,6 +230,88 @@ fn never_the_agent_a_third_party_or_a_read_back_nobody_confirmed() {
 }
 
 #[test]
+fn names_the_agent_calls_the_caller_by() {
+    let cases: &[Case] = &[
+        // Said in passing, then the agent calls the caller by the first name.
+        (
+            &[
+                (A, "are you a current patient"),
+                (C, "yes uh rob szymanski s z y m a n s k i"),
+                (A, "i see you rob any swelling"),
+            ],
+            Some("Rob Szymanski"),
+        ),
+        (
+            &[
+                (A, "what can i do for you"),
+                (
+                    C,
+                    "yeah it's about the roof uh dmitri volkov we spoke last week",
+                ),
+                (
+                    A,
+                    "right let me pull up your file dmitri is it the flashing",
+                ),
+            ],
+            Some("Dmitri Volkov"),
+        ),
+        // An agent repeating the words names a place or a plan, not the caller.
+        (
+            &[
+                (A, "how can i help"),
+                (C, "yeah hi i'm calling for the willow creek hoa"),
+                (A, "oh awesome willow creek yes the one with the ponds"),
+            ],
+            None,
+        ),
+        // A surname that is also a word, kept when the agent says it with an honorific.
+        (
+            &[
+                (A, "how can i help you"),
+                (
+                    C,
+                    "yes good morning this is wendell price i'm looking at my statement",
+                ),
+                (A, "okay let me take a look mister price"),
+            ],
+            Some("Wendell Price"),
+        ),
+        (
+            &[
+                (A, "how can i help you"),
+                (
+                    C,
+                    "yes good morning this is wendell price i'm looking at my statement",
+                ),
+                (A, "okay let me take a look"),
+            ],
+            Some("Wendell"),
+        ),
+        // A name question at the end of a turn without a question mark.
+        (
+            &[
+                (A, "no problem the name on the appointment"),
+                (C, "terrence pike"),
+            ],
+            Some("Terrence Pike"),
+        ),
+        // A surname said and spelled is said once.
+        (
+            &[
+                (A, "can i get your name please"),
+                (C, "walter kowalczyk"),
+                (A, "can you spell that last name for me"),
+                (C, "its k o w a l c z y k kowalczyk"),
+            ],
+            Some("Walter Kowalczyk"),
+        ),
+    ];
+    for (turns, want) in cases {
+        assert_eq!(name_in(turns).as_deref(), *want, "{turns:?}");
+    }
+}
+
+#[test]
 fn voicemail_greetings_and_messages() {
     let cases: &[Case] = &[
         (
