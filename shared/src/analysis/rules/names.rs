@@ -1431,6 +1431,9 @@ pub(crate) fn caller_name(call: &Call<'_>) -> Option<NameFound> {
     }
     if let Some(b) = best.as_mut() {
         add_surname_the_agent_uses(call, b);
+        // Merging a name with a later part of it can say a word twice ("rios" + "rios").
+        b.words
+            .dedup_by(|later, earlier| fold(earlier) == fold(later));
     }
     best.map(|b| NameFound {
         name: title_case(&b.words.join(" ")),

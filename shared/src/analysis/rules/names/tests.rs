@@ -295,6 +295,26 @@ fn names_the_agent_calls_the_caller_by() {
             ],
             Some("Terrence Pike"),
         ),
+        // A name said again after an email built on it keeps each word once.
+        (
+            &[
+                (A, "y un correo"),
+                (C, "carmen rios ochenta y ocho arroba gmail punto com"),
+                (A, "carmen rios ocho ocho arroba gmail punto com todo junto"),
+                (
+                    C,
+                    "no con guion bajo entre carmen y rios carmen underscore rios",
+                ),
+                (
+                    A,
+                    "ah ok carmen guion bajo rios ocho ocho arroba gmail punto com",
+                ),
+                (A, "y tu nombre completo para la cotizacion"),
+                (C, "carmen rios"),
+                (A, "ok carmen"),
+            ],
+            Some("Carmen Rios"),
+        ),
         // A surname said and spelled is said once.
         (
             &[
