@@ -334,7 +334,7 @@ impl BenchDb {
         local_postgres::ensure_database(url).await?;
         let (admin, connection) = tokio_postgres::connect(url, NoTls)
             .await
-            .with_context(|| format!("connect to {url}"))?;
+            .with_context(|| format!("connect to {}", local_postgres::describe(url)))?;
         tokio::spawn(connection);
         Ok(Self {
             admin,
@@ -690,9 +690,12 @@ async fn bench_backfill(db: &BenchDb, sizes: &Sizes) -> anyhow::Result<Throughpu
 
 async fn bench_bridge(sizes: &Sizes) -> anyhow::Result<ThroughputResult> {
     let url = std::env::var("NATS_URL").unwrap_or_else(|_| NATS_URL.to_string());
-    let client = async_nats::connect(&url)
-        .await
-        .with_context(|| format!("NATS JetStream does not answer at {url}"))?;
+    let client = async_nats::connect(&url).await.with_context(|| {
+        format!(
+            "NATS JetStream does not answer at {}",
+            postcall::secret::url_for_logs(&url)
+        )
+    })?;
     let js = async_nats::jetstream::new(client);
     let id = format!("{}", std::process::id());
     let (stream, subject) = (format!("BENCH_{id}"), format!("bench.call.completed.{id}"));
@@ -1168,6 +1171,15 @@ fn render(r: &BenchReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_database_that_does_not_answer_is_named_without_its_password() {
+        // Port 1: nothing listens, the connection is refused at once.
+        let url = "postgres://bench:sentinel-bench-pw@127.0.0.1:1/bench";
+        let error = format!("{:#}", BenchDb::connect(url).await.err().unwrap());
+        assert!(!error.contains("sentinel-bench-pw"), "{error}");
+        assert!(error.contains("127.0.0.1:1/bench"), "{error}");
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {

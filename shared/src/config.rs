@@ -26,6 +26,7 @@
 //! | `LLM_TIMEOUT_MS` | longest single request | 20000 |
 //! | `LLM_CONNECT_TIMEOUT_MS` | connect timeout | 3000 |
 //! | `LLM_MAX_ATTEMPTS` | requests per call at most | 4 |
+//! | `LLM_MAX_OUTPUT_TOKENS` | `max_completion_tokens` of every request (a longer reply is cut, retried once, then failed as `LlmLength`) | 1000 |
 //! | `LLM_BACKOFF_BASE_MS` / `LLM_BACKOFF_CAP_MS` | full-jitter backoff: first ceiling / largest wait | 250 / 8000 |
 //! | `LLM_DEADLINE_MARGIN_MS` | time kept before the invocation deadline | 3000 |
 //! | `LLM_PRICE_INPUT_USD_PER_MTOK` / `LLM_PRICE_OUTPUT_USD_PER_MTOK` | prices for `"costUsd"` | 0.15 / 0.60 (gpt-4o-mini) |
@@ -735,6 +736,13 @@ impl LlmConfig {
                     reason: "too large".into(),
                 }
             })?;
+        // The analysis object is about 250 tokens (a 240-character summary at most); 1 000
+        // leaves room for a verbose model and caps what a runaway reply can bill.
+        let max_output_tokens = u32::try_from(positive(lookup, "LLM_MAX_OUTPUT_TOKENS", 1_000)?)
+            .map_err(|_| ConfigError::Invalid {
+                name: "LLM_MAX_OUTPUT_TOKENS",
+                reason: "too large".into(),
+            })?;
         Ok(Self {
             base_url,
             style,
@@ -749,6 +757,7 @@ impl LlmConfig {
                 backoff_base: millis("LLM_BACKOFF_BASE_MS", 250)?,
                 backoff_cap: millis("LLM_BACKOFF_CAP_MS", 8_000)?,
                 request_timeout: millis("LLM_TIMEOUT_MS", 20_000)?,
+                max_output_tokens,
                 deadline_margin: Duration::from_millis(parse_or(
                     lookup,
                     "LLM_DEADLINE_MARGIN_MS",
@@ -1175,6 +1184,25 @@ mod tests {
         assert_eq!(
             no_password.unwrap_err(),
             ConfigError::Missing("NATS_PASSWORD")
+        );
+    }
+
+    #[test]
+    fn a_nats_url_with_user_info_never_shows_it_in_the_logged_config() {
+        let c = BridgeConfig::from_lookup(&lookup(&[
+            (
+                "NATS_URL",
+                "nats://bridge:sentinel-url-pw@nats.internal:4222",
+            ),
+            ("ANALYZER_QUEUE_URL", "http://q"),
+        ]))
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("sentinel-url-pw"), "{printed}");
+        assert!(printed.contains("nats://nats.internal:4222"), "{printed}");
+        assert_eq!(
+            c.nats.url, "nats://bridge:sentinel-url-pw@nats.internal:4222",
+            "the connection still gets the whole URL"
         );
     }
 

@@ -380,7 +380,14 @@ async fn answer(seq: usize, fault: Fault, body: &str) -> Response {
             let half = full.chars().count() / 2;
             (Some(full.chars().take(half).collect()), "length")
         }
-        _ => (Some(full), "stop"),
+        // Like a real server: a reply longer than the request's max_completion_tokens (4
+        // characters a token here) is cut there and ends with "length".
+        _ => match call.max_completion_tokens.map(|max| max.saturating_mul(4)) {
+            Some(cap) if full.chars().count() > cap => {
+                (Some(full.chars().take(cap).collect()), "length")
+            }
+            _ => (Some(full), "stop"),
+        },
     };
     let refusal = text.is_none().then_some(REFUSAL);
     let completion_chars = text.as_deref().or(refusal).map_or(0, |t| t.chars().count());
@@ -422,6 +429,8 @@ struct Content {
 /// What the mock needs from a chat request.
 struct ChatCall {
     model: String,
+    /// The request's cap on the reply, in tokens.
+    max_completion_tokens: Option<usize>,
     turns: Vec<Turn>,
     steered: bool,
 }
@@ -456,8 +465,13 @@ impl ChatCall {
             .and_then(Value::as_str)
             .unwrap_or("mock")
             .to_owned();
+        let max_completion_tokens = value
+            .get("max_completion_tokens")
+            .and_then(Value::as_u64)
+            .and_then(|max| usize::try_from(max).ok());
         Ok(ChatCall {
             model,
+            max_completion_tokens,
             turns,
             steered,
         })

@@ -30,8 +30,8 @@ pub enum NatsAuth {
     SecretArn(String),
 }
 
-/// Where and what to consume.
-#[derive(Debug, Clone, PartialEq)]
+/// Where and what to consume. Its `Debug` prints the URL without credentials.
+#[derive(Clone, PartialEq)]
 pub struct NatsSettings {
     /// `nats://host:4222` (or `tls://…`, which uses rustls).
     pub url: String,
@@ -49,6 +49,21 @@ pub struct NatsSettings {
     pub ack_wait: Duration,
     /// Create the stream and the consumer when they do not exist.
     pub ensure_stream: bool,
+}
+
+impl std::fmt::Debug for NatsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsSettings")
+            .field("url", &crate::secret::url_for_logs(&self.url))
+            .field("auth", &self.auth)
+            .field("stream", &self.stream)
+            .field("subject", &self.subject)
+            .field("consumer", &self.consumer)
+            .field("max_deliver", &self.max_deliver)
+            .field("ack_wait", &self.ack_wait)
+            .field("ensure_stream", &self.ensure_stream)
+            .finish()
+    }
 }
 
 /// A NATS operation failed. All transient: the server comes back, messages stay in the stream.

@@ -108,7 +108,12 @@ pub fn transcript_block(transcript: &CappedTranscript) -> String {
 }
 
 /// The Chat Completions request body.
-pub fn build_request(model: &str, transcript: &CappedTranscript, format: ResponseFormat) -> Value {
+pub fn build_request(
+    model: &str,
+    transcript: &CappedTranscript,
+    format: ResponseFormat,
+    max_output_tokens: u32,
+) -> Value {
     let response_format = match format {
         ResponseFormat::JsonSchema => json!({
             "type": "json_schema",
@@ -123,6 +128,9 @@ pub fn build_request(model: &str, transcript: &CappedTranscript, format: Respons
     json!({
         "model": model,
         "temperature": 0,
+        // A cap on what one reply can bill; a reply cut by it ends with finish_reason
+        // "length", which is retried once and then failed (LlmError::Length).
+        "max_completion_tokens": max_output_tokens,
         "response_format": response_format,
         "messages": [
             {"role": "system", "content": SYSTEM_PROMPT},
@@ -405,6 +413,8 @@ pub struct LlmSettings {
     pub backoff_cap: Duration,
     /// Longest single request.
     pub request_timeout: Duration,
+    /// `max_completion_tokens` of every request: what one reply may bill at most.
+    pub max_output_tokens: u32,
     /// Time kept in reserve before the invocation deadline, for writing the result.
     pub deadline_margin: Duration,
     /// Prices for `"costUsd"`.
@@ -524,7 +534,7 @@ impl LlmAnalyzer {
                     left.min(s.request_timeout)
                 }
             };
-            let body = build_request(&s.model, &capped, s.response_format);
+            let body = build_request(&s.model, &capped, s.response_format, s.max_output_tokens);
             let failure = match self.client.complete(&body, timeout).await {
                 Ok(reply_body) => {
                     let reply = parse_reply(&reply_body);
@@ -714,7 +724,8 @@ mod tests {
     #[test]
     fn the_request_carries_model_strict_schema_and_a_delimited_transcript() {
         let t = capped(&[(Role::Agent, "Hello"), (Role::Caller, "I'm Dana")]);
-        let body = build_request("gpt-4o-mini", &t, ResponseFormat::JsonSchema);
+        let body = build_request("gpt-4o-mini", &t, ResponseFormat::JsonSchema, 700);
+        assert_eq!(body["max_completion_tokens"], 700);
         assert_eq!(body["model"], "gpt-4o-mini");
         assert_eq!(body["response_format"]["type"], "json_schema");
         assert_eq!(body["response_format"]["json_schema"]["strict"], true);
@@ -725,7 +736,7 @@ mod tests {
         assert_eq!(body["messages"][0]["role"], "system");
         let user = body["messages"][1]["content"].as_str().unwrap();
         assert!(user.contains("<transcript>\n{\"role\":\"agent\",\"text\":\"Hello\"}\n{\"role\":\"caller\",\"text\":\"I'm Dana\"}\n</transcript>"), "{user}");
-        let object = build_request("m", &t, ResponseFormat::JsonObject);
+        let object = build_request("m", &t, ResponseFormat::JsonObject, 700);
         assert_eq!(object["response_format"], json!({"type": "json_object"}));
     }
 

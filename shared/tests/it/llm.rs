@@ -90,6 +90,7 @@ async fn the_success_path_stores_every_field_tokens_and_cost() {
     );
     let body = request.json().unwrap();
     assert_eq!(body["model"], "gpt-4o-mini");
+    assert_eq!(body["max_completion_tokens"], 1000, "the default cap");
     assert_eq!(body["response_format"]["type"], "json_schema");
     assert_eq!(body["response_format"]["json_schema"]["strict"], true);
     let user = body["messages"][1]["content"].as_str().unwrap();
@@ -194,6 +195,38 @@ async fn a_timeout_is_retryable() {
         "the redelivery succeeds"
     );
     assert!(env.analytics(&slow).await.is_some());
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_reply_over_the_output_cap_is_cut_by_the_server_retried_once_and_parked() {
+    let mock = mock().await;
+    // 20 tokens: far less than the analysis object, so the server cuts every reply.
+    let env = llm_env(&mock, &[("LLM_MAX_OUTPUT_TOKENS", "20")]).await;
+    let call = format!("llm-cap-{}", short_id());
+    env.seed_call(&call, CALL).await;
+
+    let response = env
+        .invoke(vec![record("m-1", &completed(&call))])
+        .await
+        .unwrap();
+
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "parked, not retried"
+    );
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 2, "one retry after a cut reply, no more");
+    for request in &requests {
+        assert_eq!(request.json().unwrap()["max_completion_tokens"], 20);
+    }
+    let parked = drain(&env.sqs, &env.dlq_url).await;
+    let codes: Vec<String> = parked
+        .iter()
+        .filter_map(|m| attribute(m, "errorCode"))
+        .collect();
+    assert_eq!(codes, ["LlmLength"]);
+    assert!(env.analytics(&call).await.is_none());
     env.cleanup().await;
 }
 
