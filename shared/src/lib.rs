@@ -20,6 +20,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod handlers;
+pub mod logging;
 pub mod metrics;
 pub mod secret;
 pub mod slack_message;

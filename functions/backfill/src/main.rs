@@ -8,7 +8,7 @@ use postcall::{
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    postcall::logging::init();
     let config = BackfillConfig::from_env()?;
     let aws = aws_sdk_config().await;
     let deps = BackfillDeps::new(config, &aws).await?;

@@ -28,7 +28,7 @@ use http::{
     header::{HeaderValue, ALLOW, AUTHORIZATION, COOKIE, LOCATION, SET_COOKIE},
     Method, Request, Response, StatusCode,
 };
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use self::{
     access::{
@@ -278,6 +278,14 @@ pub async fn dashboard<B>(deps: &DashboardDeps, request: &Request<B>) -> Respons
         }
     };
     let response = secured(response, deps.is_https);
+    if response.status() == StatusCode::UNAUTHORIZED {
+        // Who was refused, for the 4xx alarm's follow-up; never what they presented.
+        warn!(
+            route = route.name(),
+            source_ip = source_ip(request).unwrap_or("unknown"),
+            "dashboard request refused: no valid credential"
+        );
+    }
     info!(
         method = %request.method(),
         route = route.name(),
@@ -286,6 +294,21 @@ pub async fn dashboard<B>(deps: &DashboardDeps, request: &Request<B>) -> Respons
         "dashboard request"
     );
     response
+}
+
+/// The client's address as the Function URL saw it (`requestContext.http.sourceIp`); none
+/// for the local server.
+fn source_ip<B>(request: &Request<B>) -> Option<&str> {
+    match request
+        .extensions()
+        .get::<lambda_http::request::RequestContext>()?
+    {
+        lambda_http::request::RequestContext::ApiGatewayV2(context) => {
+            context.http.source_ip.as_deref()
+        }
+        // The other request shapes (compiled in when another crate turns their features on).
+        _ => None,
+    }
 }
 
 async fn respond<B>(
@@ -474,6 +497,56 @@ mod tests {
         assert_eq!(Route::of("/api/top-leads"), Route::TopLeads);
         assert_eq!(Route::of("/api/top-leads/"), Route::NotFound);
         assert_eq!(Route::of("//evil.example"), Route::NotFound);
+    }
+
+    #[derive(Clone, Default)]
+    struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_is_logged_with_its_source_ip_and_never_its_credential() {
+        let deps = deps(bearer(), false);
+        let mut context = aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+        context.http.source_ip = Some("203.0.113.7".into());
+        let mut request = Request::builder()
+            .uri("/api/top-leads")
+            .header("authorization", "Bearer sentinel-wrong-token-0000")
+            .body(())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(lambda_http::request::RequestContext::ApiGatewayV2(context));
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber_for_tests(move || writer.clone());
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let response = dashboard(&deps, &request).await;
+
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let written = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(written.contains("dashboard request refused"), "{written}");
+        assert!(written.contains("203.0.113.7"), "{written}");
+        assert!(!written.contains("sentinel-wrong-token"), "{written}");
+    }
+
+    fn tracing_subscriber_for_tests<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
+    where
+        W: for<'w> lambda_runtime::tracing::subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+    {
+        lambda_runtime::tracing::subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(writer)
+            .finish()
     }
 
     #[tokio::test]

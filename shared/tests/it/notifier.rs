@@ -375,7 +375,7 @@ async fn a_message_that_is_not_a_hot_lead_is_parked() {
 }
 
 #[tokio::test]
-async fn the_webhook_secret_is_fetched_once_and_its_url_never_logged() {
+async fn the_webhook_secret_is_fetched_once_and_neither_its_url_nor_the_leads_pii_is_logged() {
     let (logs, _guard) = crate::secrets::capture();
     let slack = MockSlack::start().await.unwrap();
     let secrets = aws_sdk_secretsmanager::Client::new(&aws_config().await);
@@ -394,7 +394,10 @@ async fn the_webhook_secret_is_fetched_once_and_its_url_never_logged() {
     env.slack
         .push_replies([SlackReply::Status(500, "internal_error".into())]);
 
-    let _ = env.deliver(&message(&lead("secret-1"))).await;
+    assert!(
+        env.deliver(&message(&lead("secret-1"))).await.is_err(),
+        "a Slack 500 fails the invocation, so Lambda retries it"
+    );
     // Were the secret read again, every later post would go nowhere.
     secrets
         .put_secret_value()
@@ -422,6 +425,15 @@ async fn the_webhook_secret_is_fetched_once_and_its_url_never_logged() {
         "the webhook URL leaked: {logs}"
     );
     assert!(!format!("{:?}", env.deps).contains("mock-webhook-secret"));
+    // The hot lead's personal data stays out of the logs at every level (captured at TRACE).
+    for pii in [
+        "Dana Whitfield",
+        "dana@example.com",
+        "rooftop solar",
+        "+14155550123",
+    ] {
+        assert!(!logs.contains(pii), "{pii} in the logs: {logs}");
+    }
     env.schema.drop().await;
 }
 
