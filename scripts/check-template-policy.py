@@ -89,6 +89,12 @@ check(
     "the analyzer's role must get kms:GenerateDataKey on a customer key",
 )
 
+# 7. The LLM key never travels over plain http.
+check(
+    source["Parameters"]["LlmBaseUrl"]["AllowedPattern"] == "^$|^https://.+$",
+    "LlmBaseUrl must allow https URLs only",
+)
+
 # 9. No DDL rights needed by default.
 check(
     source["Parameters"]["AutoMigrate"]["Default"] == "false",

@@ -15,7 +15,7 @@
 //! | `AUTO_MIGRATE` | apply `migrations/` at cold start | `false` |
 //! | `ANALYZER` | `llm` or `rules` (the offline analyzer) | `llm` when an LLM key is configured, else `rules` |
 //! | `ANALYZER_FALLBACK` | `rules`: on a permanent LLM failure, store a `rules` analysis instead of parking the call; `none` | `none` |
-//! | `LLM_BASE_URL` | OpenAI-compatible API base (OpenAI, an Azure deployment URL, vLLM, Ollama, LiteLLM) | `https://api.openai.com/v1` |
+//! | `LLM_BASE_URL` | OpenAI-compatible API base (OpenAI, an Azure deployment URL, vLLM, Ollama, LiteLLM); https, or http to 127.0.0.1/localhost only | `https://api.openai.com/v1` |
 //! | `LLM_MODEL` | model name | `gpt-4o-mini` |
 //! | `LLM_API_KEY_SECRET_ARN` | Secrets Manager secret holding the API key (plain, or JSON with `api_key`) | — |
 //! | `LLM_API_KEY` | the API key itself (local use) | — |
@@ -329,13 +329,14 @@ impl NotifierConfig {
             get(lookup, "SLACK_WEBHOOK_URL"),
         ) {
             (Some(arn), _) => WebhookSource::SecretArn(arn),
-            (None, Some(url)) if url.starts_with("https://") || url.starts_with("http://") => {
+            (None, Some(url)) if crate::secret::is_https_or_loopback(&url) => {
                 WebhookSource::Url(Secret::new(url))
             }
             (None, Some(_)) => {
                 return Err(ConfigError::Invalid {
                     name: "SLACK_WEBHOOK_URL",
-                    reason: "expected an http(s) URL".into(),
+                    reason: "expected an https URL (plain http only to 127.0.0.1 or localhost)"
+                        .into(),
                 })
             }
             (None, None) => return Err(ConfigError::Missing("SLACK_WEBHOOK_SECRET_ARN")),
@@ -671,10 +672,10 @@ impl LlmConfig {
         };
         let base_url =
             get(lookup, "LLM_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".into());
-        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        if !crate::secret::is_https_or_loopback(&base_url) {
             return Err(ConfigError::Invalid {
                 name: "LLM_BASE_URL",
-                reason: "expected an http(s) URL".into(),
+                reason: "expected an https URL (plain http only to 127.0.0.1 or localhost)".into(),
             });
         }
         let api_version = get(lookup, "LLM_API_VERSION");
@@ -1026,6 +1027,10 @@ mod tests {
                 "LLM_BASE_URL is invalid",
             ),
             (
+                &[("LLM_API_KEY", "k"), ("LLM_BASE_URL", "http://llm.internal/v1")],
+                "LLM_BASE_URL is invalid",
+            ),
+            (
                 &[("LLM_API_KEY", "k"), ("LLM_PRICE_INPUT_USD_PER_MTOK", "-1")],
                 "LLM_PRICE_INPUT_USD_PER_MTOK is invalid",
             ),
@@ -1066,6 +1071,11 @@ mod tests {
         .unwrap();
         assert_eq!(c.channel, "slack");
         assert!(!format!("{c:?}").contains("sentinel-hook"));
+        let plain_http = NotifierConfig::from_lookup(&lookup(&[
+            ("DATABASE_URL", "postgres://h/db"),
+            ("SLACK_WEBHOOK_URL", "http://hooks.slack.com/services/T/B/X"),
+        ]));
+        assert!(plain_http.is_err(), "plain http to another host");
         let bad = NotifierConfig::from_lookup(&lookup(&[
             ("DATABASE_URL", "postgres://h/db"),
             ("SLACK_WEBHOOK_URL", "hooks"),

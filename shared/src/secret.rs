@@ -54,9 +54,60 @@ pub fn url_for_logs(url: &str) -> String {
         .join(",")
 }
 
+/// True for an `https://` URL, or an `http://` one to this machine (a local server in tests
+/// and `postcall demo`): what the LLM and Slack clients may send a key or a webhook to.
+pub fn is_https_or_loopback(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return false;
+    }
+    let host = if authority.starts_with('[') {
+        authority.split(']').next().map(|h| format!("{h}]"))
+    } else {
+        authority.split(':').next().map(str::to_owned)
+    };
+    matches!(host.as_deref(), Some("127.0.0.1" | "localhost" | "[::1]"))
+}
+
+/// A redirect's `Location`, as it may be logged and put in an error.
+pub fn location_for_logs(headers: &http::HeaderMap) -> String {
+    headers
+        .get(http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| "no location".to_owned(), url_for_logs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_https_or_this_machine_is_trusted_with_a_key() {
+        for ok in [
+            "https://api.openai.com/v1",
+            "http://127.0.0.1:8080/v1",
+            "http://localhost:3000",
+            "http://[::1]:9000/x",
+        ] {
+            assert!(is_https_or_loopback(ok), "{ok}");
+        }
+        for refused in [
+            "http://api.openai.com/v1",
+            "http://127.0.0.1.evil.example/v1",
+            "http://localhost@evil.example/",
+            "http://10.0.0.5:8000",
+            "ftp://127.0.0.1",
+            "api.openai.com",
+        ] {
+            assert!(!is_https_or_loopback(refused), "{refused}");
+        }
+    }
 
     #[test]
     fn urls_print_without_credentials() {

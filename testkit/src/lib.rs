@@ -4,6 +4,7 @@
 //! - [`MockLlm`]: an OpenAI-compatible Chat Completions server on 127.0.0.1 that answers from
 //!   postcall's offline analyzer and injects scripted faults (rate limits, timeouts, bad JSON…).
 //! - [`MockSlack`]: a Slack incoming-webhook endpoint with Slack's answers and Block Kit limits.
+//! - [`RedirectServer`]: answers everything with a 307 to one location.
 #![warn(missing_docs)]
 
 mod http;
@@ -11,6 +12,8 @@ pub mod mock_llm;
 #[cfg(test)]
 mod mock_llm_tests;
 pub mod mock_slack;
+pub mod redirect;
 
 pub use mock_llm::{Fault, MockLlm, MockLlmOptions, RecordedRequest};
 pub use mock_slack::{MockSlack, SlackReply};
+pub use redirect::RedirectServer;

@@ -132,9 +132,12 @@ impl ChatCompletions {
         secrets: Option<SecretsStore>,
         connect_timeout: Duration,
     ) -> Result<Self, LlmError> {
+        // No redirects: reqwest would carry Azure's api-key header and the transcript to the
+        // new host.
         let http = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .pool_idle_timeout(Duration::from_secs(50))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| LlmError::Transport(e.without_url()))?;
         let mut url = format!("{}/chat/completions", base_url.trim_end_matches('/'));
@@ -197,9 +200,14 @@ impl ChatCompletions {
         let response = request.send().await.map_err(|e| transport(e, timeout))?;
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
+        let location = crate::secret::location_for_logs(response.headers());
         let text = response.text().await.map_err(|e| transport(e, timeout))?;
         match status {
             200..=299 => Ok(text),
+            300..=399 => Err(LlmError::Rejected {
+                status,
+                provider_code: Some(format!("redirect to {location}, not followed")),
+            }),
             429 => Err(LlmError::RateLimited {
                 retry_after,
                 provider_code: provider_code(&text),

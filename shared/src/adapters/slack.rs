@@ -55,7 +55,7 @@ pub enum SlackError {
     #[error("fetch the slack webhook url")]
     Secret(#[from] SecretError),
     /// The secret holds no usable URL.
-    #[error("the slack webhook secret holds no http(s) URL")]
+    #[error("the slack webhook secret holds no https URL")]
     BadSecret,
 }
 
@@ -103,8 +103,10 @@ impl SlackWebhook {
         secrets: Option<SecretsStore>,
         connect_timeout: Duration,
     ) -> Result<Self, SlackError> {
+        // No redirects: one would carry the post (and its PII) to a host nobody configured.
         let http = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| SlackError::Transport(e.without_url()))?;
         Ok(Self {
@@ -161,11 +163,16 @@ impl SlackWebhook {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(|s| Duration::from_secs(s.min(3600)));
+        let location = crate::secret::location_for_logs(response.headers());
         let text = response.text().await.map_err(|e| transport(e, timeout))?;
         match status {
             200..=299 => Ok(()),
             429 => Err(SlackError::RateLimited { retry_after }),
             500..=599 => Err(SlackError::Server { status }),
+            300..=399 => Err(SlackError::Rejected {
+                status,
+                error: format!("redirect to {location}, not followed"),
+            }),
             _ => Err(SlackError::Rejected {
                 status,
                 error: text.trim().chars().take(100).collect(),
@@ -201,7 +208,7 @@ fn url_from_secret(raw: &str) -> Option<String> {
                 .find_map(|k| v.get(*k)?.as_str().map(str::to_owned))
         })
         .unwrap_or_else(|| raw.trim().to_owned());
-    (url.starts_with("https://") || url.starts_with("http://")).then_some(url)
+    crate::secret::is_https_or_loopback(&url).then_some(url)
 }
 
 fn transport(error: reqwest::Error, timeout: Duration) -> SlackError {
@@ -215,6 +222,49 @@ fn transport(error: reqwest::Error, timeout: Duration) -> SlackError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed_and_names_where_it_pointed() {
+        let slack = postcall_testkit::MockSlack::start().await.unwrap();
+        let redirect = postcall_testkit::RedirectServer::start(slack.webhook_url())
+            .await
+            .unwrap();
+        let webhook = SlackWebhook::new(
+            WebhookSource::Url(Secret::new(format!(
+                "{}/services/T/B/X",
+                redirect.base_url()
+            ))),
+            None,
+            Duration::from_secs(2),
+        )
+        .unwrap();
+
+        let error = webhook
+            .post(
+                &serde_json::json!({"text": "Dana Whitfield"}),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap_err();
+
+        assert_eq!(error.class(), ErrorClass::Permanent, "{error}");
+        assert!(error.to_string().contains("307"), "{error}");
+        assert!(
+            error.to_string().contains("redirect to http://127.0.0.1"),
+            "{error}"
+        );
+        assert_eq!(redirect.hits(), 1);
+        assert!(slack.posts().is_empty(), "the post went nowhere else");
+    }
+
+    #[test]
+    fn a_secret_with_a_plain_http_url_to_another_host_is_refused() {
+        assert_eq!(
+            url_from_secret("http://hooks.slack.com/services/T/B/X"),
+            None
+        );
+        assert!(url_from_secret("http://127.0.0.1:9000/services/T/B/X").is_some());
+    }
 
     #[test]
     fn webhook_urls_are_read_from_plain_or_json_secrets() {

@@ -199,6 +199,45 @@ async fn a_timeout_is_retryable() {
 }
 
 #[tokio::test]
+async fn a_redirect_is_not_followed_so_key_and_transcript_stay_put_and_the_call_is_parked() {
+    let mock = mock().await;
+    let redirect =
+        postcall_testkit::RedirectServer::start(format!("{}/chat/completions", mock.base_url()))
+            .await
+            .unwrap();
+    let env = llm_env(
+        &mock,
+        &[
+            ("LLM_BASE_URL", &format!("{}/v1", redirect.base_url())),
+            ("LLM_API_STYLE", "azure"),
+            ("LLM_API_VERSION", "2024-10-21"),
+        ],
+    )
+    .await;
+    let call = format!("llm-redirect-{}", short_id());
+    env.seed_call(&call, CALL).await;
+
+    let response = env
+        .invoke(vec![record("m-1", &completed(&call))])
+        .await
+        .unwrap();
+
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "parked, not retried"
+    );
+    assert_eq!(redirect.hits(), 1, "asked once, never again");
+    assert_eq!(mock.request_count(), 0, "nothing followed the redirect");
+    let parked = drain(&env.sqs, &env.dlq_url).await;
+    let codes: Vec<String> = parked
+        .iter()
+        .filter_map(|m| attribute(m, "errorCode"))
+        .collect();
+    assert_eq!(codes, ["LlmRejected"]);
+    env.cleanup().await;
+}
+
+#[tokio::test]
 async fn a_reply_over_the_output_cap_is_cut_by_the_server_retried_once_and_parked() {
     let mock = mock().await;
     // 20 tokens: far less than the analysis object, so the server cuts every reply.
