@@ -40,7 +40,10 @@
 
 mod dashboard;
 
-pub use dashboard::{DashboardAuth, DashboardConfig, TokenSource, DASHBOARD_TOKEN_MIN_CHARS};
+pub use dashboard::{
+    DashboardAuth, DashboardConfig, TokenSource, DASHBOARD_TOKEN_MIN_CHARS,
+    DEFAULT_SESSION_TTL_SECS,
+};
 
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
@@ -1027,7 +1030,10 @@ mod tests {
                 "LLM_BASE_URL is invalid",
             ),
             (
-                &[("LLM_API_KEY", "k"), ("LLM_BASE_URL", "http://llm.internal/v1")],
+                &[
+                    ("LLM_API_KEY", "k"),
+                    ("LLM_BASE_URL", "http://llm.internal/v1"),
+                ],
                 "LLM_BASE_URL is invalid",
             ),
             (

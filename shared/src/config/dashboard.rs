@@ -34,13 +34,19 @@ pub enum TokenSource {
 /// | `DASHBOARD_AUTH` | `bearer` (every request needs the token) or `iam` (the Function URL's `AWS_IAM` auth checked it) | `bearer` |
 /// | `DASHBOARD_TOKEN_SECRET_ARN` | Secrets Manager secret with the bearer token (plain, or JSON with `token`), at least 16 characters | one of this or the next is required with `bearer` |
 /// | `DASHBOARD_TOKEN` | the token itself (local use) | — |
+/// | `DASHBOARD_SESSION_TTL_SECS` | how long the session cookie a token is exchanged for lasts (60 to 86400) | 3600 |
 #[derive(Debug, Clone, PartialEq)]
 pub struct DashboardConfig {
     /// Postgres.
     pub database: DatabaseConfig,
     /// How requests are authenticated.
     pub auth: DashboardAuth,
+    /// Lifetime of a session cookie, in seconds.
+    pub session_ttl_secs: u64,
 }
+
+/// Default lifetime of a session cookie: an hour.
+pub const DEFAULT_SESSION_TTL_SECS: u64 = 3600;
 
 impl DashboardConfig {
     /// Reads the process environment.
@@ -70,9 +76,21 @@ impl DashboardConfig {
                 })
             }
         };
+        let session_ttl_secs = super::parse_or(
+            lookup,
+            "DASHBOARD_SESSION_TTL_SECS",
+            DEFAULT_SESSION_TTL_SECS,
+        )?;
+        if !(60..=86_400).contains(&session_ttl_secs) {
+            return Err(ConfigError::Invalid {
+                name: "DASHBOARD_SESSION_TTL_SECS",
+                reason: "expected 60 to 86400 seconds".into(),
+            });
+        }
         Ok(Self {
             database: DatabaseConfig::from_lookup(lookup)?,
             auth,
+            session_ttl_secs,
         })
     }
 }
@@ -156,6 +174,20 @@ mod tests {
         ));
         let c = config(&[DB, ("DASHBOARD_TOKEN", "sentinel-token-0123456789")]).unwrap();
         assert!(!format!("{c:?}").contains("sentinel-token"), "{c:?}");
+    }
+
+    #[test]
+    fn sessions_last_an_hour_unless_set_within_a_minute_and_a_day() {
+        let token = ("DASHBOARD_TOKEN", "a-local-token-of-some-length");
+        assert_eq!(config(&[DB, token]).unwrap().session_ttl_secs, 3600);
+        let set = config(&[DB, token, ("DASHBOARD_SESSION_TTL_SECS", "900")]).unwrap();
+        assert_eq!(set.session_ttl_secs, 900);
+        for bad in ["0", "59", "86401", "forever"] {
+            assert!(
+                config(&[DB, token, ("DASHBOARD_SESSION_TTL_SECS", bad)]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

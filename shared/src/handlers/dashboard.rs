@@ -33,7 +33,7 @@ use tracing::{error, info, warn};
 use self::{
     access::{
         bearer_token, constant_time_eq, cookie, session_is_valid, session_value, AccessError,
-        TokenStore, SESSION_COOKIE, SESSION_TTL_SECS,
+        TokenStore, SESSION_COOKIE,
     },
     body::{CallBody, LeadBody, PointBody, TopLeadsBody, TrendBody},
     params::{call_id_from_segment, percent_decode, TopLeadsQuery, TrendQuery},
@@ -64,6 +64,7 @@ pub struct DashboardDeps {
     pub store: PgStore,
     access: Access,
     is_https: bool,
+    session_ttl_secs: u64,
 }
 
 enum Access {
@@ -134,6 +135,7 @@ impl DashboardDeps {
             store: PgStore::new(config.database, secrets),
             access,
             is_https,
+            session_ttl_secs: config.session_ttl_secs,
         }
     }
 
@@ -212,6 +214,7 @@ enum Route<'a> {
     TopLeads,
     Trend,
     Call(&'a str),
+    Logout,
     NotFound,
 }
 
@@ -223,6 +226,7 @@ impl<'a> Route<'a> {
             "/app.css" => Route::Styles,
             "/api/top-leads" => Route::TopLeads,
             "/api/sentiment-trend" => Route::Trend,
+            "/logout" => Route::Logout,
             _ => match (
                 path.strip_prefix("/api/calls/"),
                 path.strip_prefix("/calls/"),
@@ -244,6 +248,7 @@ impl<'a> Route<'a> {
             Route::TopLeads => "top-leads",
             Route::Trend => "sentiment-trend",
             Route::Call(_) => "call",
+            Route::Logout => "logout",
             Route::NotFound => "not-found",
         }
     }
@@ -318,6 +323,10 @@ async fn respond<B>(
     now: SystemTime,
 ) -> Result<Response<String>, DashboardError> {
     let query = request.uri().query();
+    // Signing out needs no credential: it only clears this browser's cookie.
+    if route == Route::Logout {
+        return Ok(signed_out(deps.is_https));
+    }
     if route.is_page() && request.method() == Method::GET {
         if let Some(presented) = query_token(query) {
             return exchange_token(deps, route, &presented, now).await;
@@ -393,12 +402,29 @@ async fn respond<B>(
                 )),
             }
         }
+        Route::Logout => Ok(signed_out(deps.is_https)),
         Route::NotFound => Ok(json_error(
             StatusCode::NOT_FOUND,
             "not_found",
             "no such route; see GET /api/top-leads, /api/sentiment-trend, /api/calls/{id}",
         )),
     }
+}
+
+/// `/logout`: the session cookie expired in this browser, and a page that says so. (The
+/// cookie is stateless: one copied elsewhere stays valid until it expires or the token is
+/// rotated.)
+fn signed_out(is_https: bool) -> Response<String> {
+    let mut response = text(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>postcall dashboard: signed out</title>\n</head>\n<body>\n<h1>Signed out</h1>\n<p>Open the dashboard's link with <code>?token=</code> to sign in again.</p>\n</body>\n</html>\n",
+        "text/html; charset=utf-8",
+    );
+    let secure = if is_https { "; Secure" } else { "" };
+    let cookie = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{secure}");
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(SET_COOKIE, value);
+    }
+    response
 }
 
 /// The `token` parameter of a page's query string.
@@ -429,7 +455,11 @@ async fn exchange_token(
                 .matching_token(|token| constant_time_eq(presented.as_bytes(), token))
                 .await?;
             match matched {
-                Some(token) => Some(session_value(token.expose().as_bytes(), now)),
+                Some(token) => Some(session_value(
+                    token.expose().as_bytes(),
+                    now,
+                    deps.session_ttl_secs,
+                )),
                 None => return Ok(sign_in_page(false)),
             }
         }
@@ -444,7 +474,8 @@ async fn exchange_token(
     if let Some(session) = session {
         let secure = if deps.is_https { "; Secure" } else { "" };
         let cookie = format!(
-            "{SESSION_COOKIE}={session}; Path=/; Max-Age={SESSION_TTL_SECS}; HttpOnly; SameSite=Strict{secure}"
+            "{SESSION_COOKIE}={session}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+            deps.session_ttl_secs
         );
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             headers.insert(SET_COOKIE, value);
@@ -465,6 +496,7 @@ mod tests {
         let config = DashboardConfig {
             database: DatabaseConfig::from_url("postgres://postgres@127.0.0.1:1/none"),
             auth,
+            session_ttl_secs: crate::config::DEFAULT_SESSION_TTL_SECS,
         };
         DashboardDeps::build(config, None, is_https)
     }
@@ -598,13 +630,13 @@ mod tests {
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(header(&response, "location"), "/calls/c-1");
         let cookie = header(&response, "set-cookie");
-        assert!(cookie.starts_with("postcall_session=v1."), "{cookie}");
+        assert!(cookie.starts_with("postcall_session=v2."), "{cookie}");
         for attribute in [
             "HttpOnly",
             "SameSite=Strict",
             "Secure",
             "Path=/",
-            "Max-Age=43200",
+            "Max-Age=3600",
         ] {
             assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
         }
@@ -620,6 +652,26 @@ mod tests {
         let page = dashboard(&deps, &with_cookie).await;
         assert_eq!(page.status(), StatusCode::OK);
         assert_eq!(page.body(), INDEX_HTML);
+    }
+
+    #[tokio::test]
+    async fn logout_clears_the_cookie_without_needing_a_credential() {
+        let deps = deps(bearer(), true);
+        for method in [Method::GET, Method::POST] {
+            let request = Request::builder()
+                .method(method.clone())
+                .uri("/logout")
+                .body(())
+                .unwrap();
+            let response = dashboard(&deps, &request).await;
+            assert_eq!(response.status(), StatusCode::OK, "{method}");
+            let cookie = header(&response, "set-cookie");
+            assert!(cookie.starts_with("postcall_session=;"), "{cookie}");
+            for attribute in ["Max-Age=0", "Path=/", "HttpOnly", "Secure"] {
+                assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+            }
+            assert!(response.body().contains("Signed out"));
+        }
     }
 
     #[tokio::test]
@@ -696,6 +748,7 @@ mod tests {
         let config = DashboardConfig {
             database: DatabaseConfig::from_url("postgres://postgres@127.0.0.1:1/none"),
             auth: DashboardAuth::Iam,
+            session_ttl_secs: crate::config::DEFAULT_SESSION_TTL_SECS,
         };
         assert!(DashboardDeps::local(config).is_err());
     }

@@ -692,6 +692,7 @@ async fn a_database_that_does_not_answer_is_a_503_without_details() {
         auth: postcall::config::DashboardAuth::Bearer(postcall::config::TokenSource::Token(
             postcall::secret::Secret::new(TOKEN.into()),
         )),
+        session_ttl_secs: postcall::config::DEFAULT_SESSION_TTL_SECS,
     })
     .unwrap();
 

@@ -5,9 +5,11 @@
 //! loads a page, so `GET /?token=…` (a link `postcall dashboard` prints, or one an operator
 //! builds) exchanges a valid token for a session cookie and redirects to the same page without
 //! the token. The cookie is `HttpOnly` (page scripts never see it), `SameSite=Strict`, `Secure`
-//! over HTTPS, and holds no token: it is `v1.<expiry>.<HMAC-SHA256(token, expiry)>`, valid for
-//! [`SESSION_TTL_SECS`]. The function stays stateless (any container verifies any cookie), and
-//! rotating the token ends every session.
+//! over HTTPS, and holds no token: it is `v2.<expiry>.<HMAC-SHA256(key, expiry)>`, where the key
+//! is derived from the token with HKDF-SHA256 (a fixed salt and context), so the token itself
+//! never keys a MAC that travels; valid for `DASHBOARD_SESSION_TTL_SECS` (an hour by default).
+//! The function stays stateless (any container verifies any cookie), rotating the token ends
+//! every session, and `/logout` clears the cookie in the browser.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -24,9 +26,6 @@ use crate::{
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "postcall_session";
-
-/// How long a session cookie is valid: a working day.
-pub const SESSION_TTL_SECS: u64 = 12 * 60 * 60;
 
 /// A token fetched from Secrets Manager that failed to match is fetched again (it may have been
 /// rotated) at most this often, so wrong tokens cannot drive calls to Secrets Manager.
@@ -176,26 +175,43 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     mac
 }
 
+/// HKDF-SHA256 (RFC 5869) with one block of output: extract with `salt`, expand with `info`.
+fn hkdf_sha256(salt: &[u8], input_key: &[u8], info: &[u8]) -> [u8; 32] {
+    let pseudo_random_key = hmac_sha256(salt, input_key);
+    let mut message = info.to_vec();
+    message.push(1);
+    hmac_sha256(&pseudo_random_key, &message)
+}
+
+/// The session cookies' MAC key, derived from the token.
+fn session_key(token: &[u8]) -> [u8; 32] {
+    hkdf_sha256(
+        b"postcall-dashboard-session-salt",
+        token,
+        b"postcall dashboard session cookie v2",
+    )
+}
+
 fn session_mac(token: &[u8], expires_at: u64) -> String {
     hmac_sha256(
-        token,
-        format!("postcall-dashboard-session:v1:{expires_at}").as_bytes(),
+        &session_key(token),
+        format!("postcall-dashboard-session:v2:{expires_at}").as_bytes(),
     )
     .iter()
     .map(|b| format!("{b:02x}"))
     .collect()
 }
 
-/// A session cookie's value for `token`, valid until `now` + [`SESSION_TTL_SECS`].
-pub(crate) fn session_value(token: &[u8], now: SystemTime) -> String {
-    let expires_at = unix_secs(now).saturating_add(SESSION_TTL_SECS);
-    format!("v1.{expires_at}.{}", session_mac(token, expires_at))
+/// A session cookie's value for `token`, valid until `now` + `ttl_secs`.
+pub(crate) fn session_value(token: &[u8], now: SystemTime, ttl_secs: u64) -> String {
+    let expires_at = unix_secs(now).saturating_add(ttl_secs);
+    format!("v2.{expires_at}.{}", session_mac(token, expires_at))
 }
 
 /// Whether a session cookie's value was made with `token` and has not expired at `now`.
 pub(crate) fn session_is_valid(value: &str, token: &[u8], now: SystemTime) -> bool {
     let mut parts = value.split('.');
-    let (Some("v1"), Some(expiry), Some(mac), None) =
+    let (Some("v2"), Some(expiry), Some(mac), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return false;
@@ -238,6 +254,26 @@ mod tests {
     }
 
     #[test]
+    fn hkdf_matches_rfc_5869() {
+        // Test case 1, the first 32 bytes of its 42.
+        let salt: Vec<u8> = (0x00..=0x0c).collect();
+        let info: Vec<u8> = (0xf0..=0xf9).collect();
+        assert_eq!(
+            hex(&hkdf_sha256(&salt, &[0x0b; 22], &info)),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+        );
+    }
+
+    #[test]
+    fn the_cookie_mac_is_keyed_by_the_derived_key_not_the_token() {
+        let token = b"a-long-enough-dashboard-token";
+        let message = b"postcall-dashboard-session:v2:100";
+        let mac = session_mac(token, 100);
+        assert_eq!(mac, hex(&hmac_sha256(&session_key(token), message)));
+        assert_ne!(mac, hex(&hmac_sha256(token, message)));
+    }
+
+    #[test]
     fn hmac_matches_rfc_4231() {
         // Test cases 2 and 6 (a key longer than the block).
         assert_eq!(
@@ -272,20 +308,21 @@ mod tests {
 
     #[test]
     fn sessions_expire_and_belong_to_one_token() {
+        const TTL: u64 = 3600;
         let token = b"the-dashboard-token-1234";
         let issued = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let value = session_value(token, issued);
-        assert!(value.starts_with("v1.1800043200."), "{value}");
+        let value = session_value(token, issued, TTL);
+        assert!(value.starts_with("v2.1800003600."), "{value}");
         assert!(session_is_valid(&value, token, issued));
         assert!(session_is_valid(
             &value,
             token,
-            issued + Duration::from_secs(SESSION_TTL_SECS - 1)
+            issued + Duration::from_secs(TTL - 1)
         ));
         assert!(!session_is_valid(
             &value,
             token,
-            issued + Duration::from_secs(SESSION_TTL_SECS)
+            issued + Duration::from_secs(TTL)
         ));
         // Rotating the token ends the session.
         assert!(!session_is_valid(
@@ -294,9 +331,19 @@ mod tests {
             issued
         ));
         // A later expiry cannot be written in without the token.
-        let forged = value.replace("1800043200", "1900000000");
+        let forged = value.replace("1800003600", "1900000000");
         assert!(!session_is_valid(&forged, token, issued));
-        for junk in ["", "v1", "v1.x.y", "v2.1800043200.00", "v1.1.2.3"] {
+        // A v1 cookie (its MAC keyed by the raw token) is no longer accepted.
+        let v1_mac: String = hmac_sha256(token, b"postcall-dashboard-session:v1:1800003600")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(!session_is_valid(
+            &format!("v1.1800003600.{v1_mac}"),
+            token,
+            issued
+        ));
+        for junk in ["", "v2", "v2.x.y", "v1.1800043200.00", "v2.1.2.3"] {
             assert!(!session_is_valid(junk, token, issued), "{junk}");
         }
         assert!(!value.contains("the-dashboard-token"));

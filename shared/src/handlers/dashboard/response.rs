@@ -10,7 +10,7 @@ use http::{
 };
 use serde::Serialize;
 
-use super::{access::SESSION_TTL_SECS, params::BadRequest, Route, DASHBOARD_CSP};
+use super::{params::BadRequest, Route, DASHBOARD_CSP};
 
 pub(super) fn unauthorized<B>(request: &Request<B>, route: Route<'_>) -> Response<String> {
     if route.is_page() {
@@ -49,8 +49,7 @@ pub(super) fn sign_in_page(reload_once: bool) -> Response<String> {
          <title>postcall dashboard: sign in</title>\n</head>\n<body>\n<h1>Sign in to the postcall dashboard</h1>\n\
          <p>Open the link that <code>postcall dashboard</code> printed, or this page's address with \
          <code>?token=</code> and the dashboard token added. The token is exchanged for a session \
-         cookie that lasts {hours} hours.</p>\n</body>\n</html>\n",
-        hours = SESSION_TTL_SECS / 3600
+         cookie (an hour by default; <code>/logout</code> ends it).</p>\n</body>\n</html>\n"
     );
     let mut response = text_owned(body, "text/html; charset=utf-8");
     *response.status_mut() = StatusCode::UNAUTHORIZED;
