@@ -432,6 +432,7 @@ impl AnalyzerIdentity {
 /// | `BACKFILL_GRACE` | calls that ended more recently are left to the live path (`90s`, `2m`, `1h`) | `2m` |
 /// | `BACKFILL_LOOKBACK` | how far back to look (`7d`, `48h`) | `7d` |
 /// | `BACKFILL_MAX_ATTEMPTS` | enqueues of a call without a result before it is left alone | 3 |
+/// | `BACKFILL_ATTEMPT_INTERVAL` | enqueues of one call closer together than this count as one attempt (a duplicate scheduled delivery, overlapping runs) | `5m` |
 /// | `BACKFILL_PAGE_SIZE` | calls per keyset page | 500 |
 /// | `BACKFILL_DEADLINE_MARGIN_MS` | stop this long before the invocation deadline | 5000 |
 /// | `ANALYZER`, `LLM_MODEL`, `LLM_API_STYLE`, `PROMPT_VERSION` | the analyzer identity `reanalyze` compares with | as for the analyzer |
@@ -449,6 +450,8 @@ pub struct BackfillConfig {
     pub lookback: Duration,
     /// Enqueues without a result before a call is left alone.
     pub max_attempts: u32,
+    /// Enqueues of one call closer together than this count once.
+    pub attempt_interval: Duration,
     /// Calls per page.
     pub page_size: usize,
     /// Stop this long before the deadline.
@@ -479,6 +482,11 @@ impl BackfillConfig {
             lookback: duration(lookup, "BACKFILL_LOOKBACK", Duration::from_secs(7 * 86_400))?,
             max_attempts: u32::try_from(positive(lookup, "BACKFILL_MAX_ATTEMPTS", 3)?)
                 .unwrap_or(u32::MAX),
+            attempt_interval: duration(
+                lookup,
+                "BACKFILL_ATTEMPT_INTERVAL",
+                Duration::from_secs(300),
+            )?,
             page_size: usize::try_from(positive(lookup, "BACKFILL_PAGE_SIZE", 500)?).unwrap_or(500),
             deadline_margin: Duration::from_millis(parse_or(
                 lookup,

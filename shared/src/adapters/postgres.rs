@@ -1190,14 +1190,21 @@ impl PgStore {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    /// Counts one more backfill attempt for each call.
+    /// Counts one more backfill attempt for each call, unless one was counted less than
+    /// `min_interval` ago: a duplicate scheduled delivery or two overlapping runs enqueue a
+    /// call twice within seconds, and must not use up its attempts early.
     ///
     /// # Errors
     /// [`StoreError`] on any database fault.
-    pub async fn record_backfill_attempts(&self, call_ids: &[&str]) -> Result<(), StoreError> {
+    pub async fn record_backfill_attempts(
+        &self,
+        call_ids: &[&str],
+        min_interval: Duration,
+    ) -> Result<(), StoreError> {
         if call_ids.is_empty() {
             return Ok(());
         }
+        let interval_secs = min_interval.as_secs_f64();
         self.run(
             || format!("record backfill attempts of {} calls", call_ids.len()),
             |c| async move {
@@ -1206,8 +1213,11 @@ impl PgStore {
                         r#"INSERT INTO "BackfillAttempt" ("callId", attempts, "lastEnqueuedAt")
                            SELECT id, 1, now() FROM unnest($1::text[]) AS id
                            ON CONFLICT ("callId") DO UPDATE
-                             SET attempts = "BackfillAttempt".attempts + 1, "lastEnqueuedAt" = now()"#,
-                        &[&call_ids],
+                             SET attempts = "BackfillAttempt".attempts + 1, "lastEnqueuedAt" = now()
+                             WHERE "BackfillAttempt"."lastEnqueuedAt" IS NULL
+                                OR "BackfillAttempt"."lastEnqueuedAt"
+                                   <= now() - make_interval(secs => $2::float8)"#,
+                        &[&call_ids, &interval_secs],
                     )
                     .await
             },

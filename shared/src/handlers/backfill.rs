@@ -272,7 +272,9 @@ pub async fn run_backfill<Q: SendBatch>(
                     .take(SAMPLE_SIZE - report.sample.len().min(SAMPLE_SIZE))
                     .map(|c| c.call_id.clone()),
             ),
-            Some(queue) => enqueue_page(store, queue, &page, &mut report).await?,
+            Some(queue) => {
+                enqueue_page(store, queue, &page, config.attempt_interval, &mut report).await?;
+            }
         }
         if page.len() < want {
             report.done = true;
@@ -315,6 +317,7 @@ async fn enqueue_page<Q: SendBatch>(
     store: &PgStore,
     queue: &Q,
     page: &[BackfillCandidate],
+    attempt_interval: Duration,
     report: &mut BackfillReport,
 ) -> Result<(), BackfillError> {
     for chunk in page.chunks(SQS_BATCH) {
@@ -339,7 +342,7 @@ async fn enqueue_page<Q: SendBatch>(
                 Err(e) => {
                     warn!(error = %e, "a call id in \"Call\" is not a valid call id; not enqueued");
                     store
-                        .record_backfill_attempts(&[call.call_id.as_str()])
+                        .record_backfill_attempts(&[call.call_id.as_str()], attempt_interval)
                         .await?;
                     permanent.push(i.to_string());
                 }
@@ -376,7 +379,9 @@ async fn enqueue_page<Q: SendBatch>(
                 .iter()
                 .map(|m| chunk_call_id(chunk, &m.entry_id))
                 .collect();
-            store.record_backfill_attempts(&sent_ids).await?;
+            store
+                .record_backfill_attempts(&sent_ids, attempt_interval)
+                .await?;
             report.enqueued += sent_ids.len();
             pending = failed
                 .into_iter()

@@ -360,7 +360,13 @@ async fn failed_entries_are_retried_and_a_permanently_failing_entry_is_reported(
 
 #[tokio::test]
 async fn a_poison_call_stops_being_enqueued_after_the_max_attempts_until_reanalyze() {
-    let env = BackfillEnv::spawn(&[("BACKFILL_MAX_ATTEMPTS", "3")]).await;
+    // Every run counts here (no minimum interval between counted attempts), as runs a
+    // schedule apart do.
+    let env = BackfillEnv::spawn(&[
+        ("BACKFILL_MAX_ATTEMPTS", "3"),
+        ("BACKFILL_ATTEMPT_INTERVAL", "0"),
+    ])
+    .await;
     env.seed(2).await; // call-2 is the only candidate: call-1 is inside the grace period.
 
     let runs: Vec<BackfillReport> = {
@@ -384,6 +390,36 @@ async fn a_poison_call_stops_being_enqueued_after_the_max_attempts_until_reanaly
         )
         .await;
     assert_eq!(again.enqueued, 1, "reanalyze asks for it again");
+    env.schema.drop().await;
+}
+
+#[tokio::test]
+async fn a_duplicate_scheduled_delivery_or_an_overlapping_run_does_not_use_up_attempts() {
+    let env = BackfillEnv::spawn(&[("BACKFILL_MAX_ATTEMPTS", "2")]).await;
+    env.seed(2).await; // call-2 is the only candidate.
+
+    // Four runs within seconds (EventBridge delivers at least once; a slow run overlaps the
+    // next): each enqueues the call, the analyzer is idempotent, and one attempt is counted.
+    let mut enqueued = Vec::new();
+    for _ in 0..4 {
+        enqueued.push(
+            env.run(&env.queue, BackfillRequest::default())
+                .await
+                .enqueued,
+        );
+    }
+
+    assert_eq!(enqueued, vec![1, 1, 1, 1], "never given up by a burst");
+    let attempts: i32 = env
+        .db
+        .query_one(
+            r#"SELECT attempts FROM "BackfillAttempt" WHERE "callId" = 'call-2'"#,
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(attempts, 1);
     env.schema.drop().await;
 }
 
