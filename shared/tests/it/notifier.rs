@@ -438,6 +438,59 @@ async fn the_webhook_secret_is_fetched_once_and_neither_its_url_nor_the_leads_pi
 }
 
 #[tokio::test]
+async fn a_403_after_the_webhook_was_rotated_fetches_the_secret_again_and_posts_once() {
+    let slack = MockSlack::start().await.unwrap();
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws_config().await);
+    let name = format!("postcall/slack-rotated-{}", short_id());
+    let old_url = slack
+        .webhook_url()
+        .replace("mock-webhook-secret", "revoked-hook");
+    let arn = secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(serde_json::json!({ "webhook_url": old_url }).to_string())
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let env = NotifierEnv::spawn_with(slack, &[("SLACK_WEBHOOK_SECRET_ARN", arn)]).await;
+    // The notifier reads the secret at its first post and keeps the URL.
+    env.deliver(&message(&lead("rotated-1"))).await.unwrap();
+    // The webhook is rotated: the secret holds the new URL, and Slack refuses the old one.
+    secrets
+        .put_secret_value()
+        .secret_id(&name)
+        .secret_string(serde_json::json!({ "webhook_url": env.slack.webhook_url() }).to_string())
+        .send()
+        .await
+        .unwrap();
+    env.slack
+        .push_replies([SlackReply::Status(403, "invalid_token".into())]);
+
+    env.deliver(&message(&lead("rotated-2"))).await.unwrap();
+
+    let paths: Vec<String> = env
+        .slack
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(paths.len(), 3, "{paths:?}");
+    assert!(
+        paths[0].ends_with("/revoked-hook") && paths[1].ends_with("/revoked-hook"),
+        "{paths:?}"
+    );
+    assert!(
+        paths[2].ends_with("/mock-webhook-secret"),
+        "the secret was read again: {paths:?}"
+    );
+    assert_eq!(env.slack.posts().len(), 2, "each lead posted exactly once");
+    env.schema.drop().await;
+}
+
+#[tokio::test]
 async fn without_a_dead_letter_queue_a_malformed_message_fails_the_invocation_instead_of_vanishing()
 {
     let slack = MockSlack::start().await.unwrap();
