@@ -70,6 +70,20 @@ check(
     "the analyzer's event source must keep ScalingConfig.MaximumConcurrency",
 )
 
+# 2. Only the functions that reach Postgres may join a VPC (and so get SAM's VPC access policy).
+for function in ["AnalyzerFunction", "NotifierFunction", "BackfillFunction", "DashboardFunction"]:
+    check(
+        "VpcConfig" in resources.get(function, {}).get("Properties", {}),
+        f"{function} reaches Postgres and must take VpcConfig when subnets are set",
+    )
+bridge_role = resources.get("BridgeFunctionRole", {}).get("Properties", {})
+check(
+    "VpcConfig" not in resources.get("BridgeFunction", {}).get("Properties", {})
+    and not mentions(bridge_role, "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
+    and not any("AWSLambdaVPCAccessExecutionRole" in str(arn) for arn in bridge_role.get("ManagedPolicyArns", [])),
+    "the bridge never talks to Postgres: no VpcConfig, no VPC access policy",
+)
+
 # 3. TRACE makes lambda_runtime log raw events (tokens, cookies, hot-lead PII).
 check(
     "TRACE" not in source["Parameters"]["LogLevel"]["AllowedValues"],
