@@ -1,16 +1,5 @@
-//! `postcall`: the operator CLI.
-//!
-//! ```text
-//! postcall demo [--analyzer rules] [--database-url URL]   run the pipeline end to end on sample calls
-//! postcall eval --data FILE.jsonl [--analyzer rules|llm] [--stt] [--json] [--check] [--worst N]
-//!               [--explain ID] [--predictions OUT.jsonl]
-//! postcall train --data FILE.jsonl [--data …] [--out model.tsv] [--folds 5] [--no-stt]
-//! postcall migrate [--database-url URL]                    apply migrations/ to DATABASE_URL
-//! postcall dashboard [--port 8080] [--database-url URL]   the dashboard on 127.0.0.1 (DASHBOARD_TOKEN)
-//! postcall backfill [--dry-run] [--since T] [--until T] [--limit N] [--agent-id A] [--reanalyze] [--cursor C]
-//! postcall bench [--quick] [--json FILE]                  speed, memory and query numbers
-//! postcall mock-llm [--port N] [--latency-ms N] [--faults LIST]   a local OpenAI-compatible server
-//! ```
+//! `postcall`: the operator CLI. `postcall --help` lists the commands, `postcall <command>
+//! --help` each one's options, `postcall completions <shell>` prints a completion script.
 
 mod backfill;
 mod bench;
@@ -23,135 +12,202 @@ mod stt;
 mod table;
 mod train;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
+use clap::{CommandFactory as _, Parser, Subcommand};
 use postcall::{adapters::postgres::PgStore, config::DatabaseConfig};
 
-const USAGE: &str = "usage:
-  postcall demo [--analyzer rules|llm] [--database-url URL]
-      Loads the bundled sample calls into Postgres, analyzes them through the analyzer
-      handler in SQS batches of 10 and prints the dashboard queries. Default database:
-      DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postcall_demo (created if missing;
-      a throwaway cluster is started when no server answers and initdb is installed).
-      --analyzer llm without LLM_BASE_URL or a key uses a local OpenAI-compatible server.
-  postcall eval --data FILE.jsonl [--analyzer rules|llm] [--stt] [--json] [--check] [--worst N]
-                [--explain ID] [--predictions OUT.jsonl]
-      Runs the analyzer over labelled calls (docs/labelling.md) and prints sentiment and
-      lead-score MAE, intent accuracy with a confusion matrix, hot-lead precision/recall/F1
-      (label and prediction under one policy), name and email precision/recall/F1 with the
-      false-positive rate, topic F1, call metrics and the N (10) worst calls per metric.
-      --stt first turns every call into raw speech-to-text output (lower case, no
-      punctuation, numbers, emails and spellings spoken); --json prints one JSON object;
-      --check fails when a threshold is missed (the set's gate in quality-gates.json beside
-      it, else issue #16's targets); --predictions writes each call's prediction beside its
-      label; --explain ID prints why one call got its numbers.
-  postcall train --data FILE.jsonl [--data FILE2.jsonl …] [--out PATH] [--folds 5] [--no-stt]
-                 [--predictions OUT.jsonl]
-      Fits the rules analyzer's models (intent, sentiment, lead band, hot lead) on labelled
-      calls, each also through the speech-to-text transform unless --no-stt, cross-validated
-      with whole verticals held out; prints the held-out figures and writes the model the
-      analyzer compiles in (default shared/src/analysis/rules/model.tsv); --predictions writes
-      each call's held-out prediction beside its label. Build with --release.
-  postcall migrate [--database-url URL]
-      Applies migrations/ to DATABASE_URL.
-  postcall dashboard [--port 8080] [--database-url URL]
-      Serves the dashboard (top leads, sentiment trend per agent, each call's transcript) on
-      127.0.0.1 from DATABASE_URL, else the demo database. DASHBOARD_TOKEN (16+ characters) is
-      required; it prints the link to open, which trades the token for a session cookie.
-  postcall backfill [--dry-run] [--since T] [--until T] [--limit N] [--agent-id A] [--reanalyze]
-                    [--cursor C] [--database-url URL]
-      Enqueues calls without analytics (older than BACKFILL_GRACE, newer than BACKFILL_LOOKBACK)
-      to ANALYZER_QUEUE_URL, as the scheduled function does; --dry-run only counts and lists.
-  postcall bridge [--serve]
-      Drains call.completed from NATS JetStream (NATS_URL, NATS_STREAM, ...) into
-      ANALYZER_QUEUE_URL once, or with --serve keeps draining (for a container).
-  postcall bench [--quick] [--json FILE] [--database-url URL] [--binary PATH] [--only SECTION]
-      Measures the rules analyzer, the analyzer handler (1 000 calls, simulated LLM latency 0
-      and 300 ms, concurrency 10 and 50), cold start and peak RSS, backfill and bridge
-      throughput and the dashboard queries at 1 M calls, on the local Postgres (database
-      postcall_bench), NATS and OpenAI-compatible server; prints a report (docs/benchmarks.md).
-      Build with --release for real numbers; --quick is a small smoke run.
-  postcall mock-llm [--port 8089] [--latency-ms 0] [--faults ok,429:1,500,timeout,slow:MS,...]
-      Serves OpenAI Chat Completions on 127.0.0.1 with answers from the offline analyzer; the
-      faults repeat in order (malformed, garbage, out-of-range, unknown-intent, refusal,
-      length, 401, 400 too). Point LLM_BASE_URL at the URL it prints.";
-
-/// Options that take no value (`--json` takes a file for `bench`, none for `eval`).
-fn switches(command: &str) -> &'static [&'static str] {
-    match command {
-        "bench" => &["quick"],
-        _ => &[
-            "dry-run",
-            "reanalyze",
-            "serve",
-            "json",
-            "check",
-            "stt",
-            "no-stt",
-            "quick",
-        ],
-    }
+/// Post-call analytics for voice agents: the operator's commands.
+#[derive(Debug, Parser)]
+#[command(name = "postcall", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-/// Parsed command line.
-struct Args {
-    command: String,
-    flags: Vec<(String, String)>,
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load the bundled sample calls into Postgres, analyze them through the analyzer handler in
+    /// SQS batches of 10 and print the dashboard queries.
+    ///
+    /// Default database: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postcall_demo
+    /// (created if missing; a throwaway cluster is started when no server answers and initdb is
+    /// installed). --analyzer llm without LLM_BASE_URL or a key uses a local OpenAI-compatible
+    /// server.
+    Demo {
+        /// rules (offline) or llm.
+        #[arg(long, value_name = "rules|llm")]
+        analyzer: Option<String>,
+        /// Postgres URL (else DATABASE_URL, else the local demo database).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+    /// Score the analyzer against labelled calls (docs/labelling.md).
+    ///
+    /// Prints sentiment and lead-score MAE, intent accuracy with a confusion matrix, hot-lead
+    /// precision/recall/F1 (label and prediction under one policy), name and email
+    /// precision/recall/F1 with the false-positive rate, topic F1, call metrics and the worst
+    /// calls per metric.
+    Eval {
+        /// The labelled calls.
+        #[arg(long, value_name = "FILE.jsonl")]
+        data: String,
+        /// rules (offline) or llm.
+        #[arg(long, value_name = "rules|llm")]
+        analyzer: Option<String>,
+        /// Turn every call into raw speech-to-text output first (lower case, no punctuation,
+        /// numbers, emails and spellings spoken).
+        #[arg(long)]
+        stt: bool,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Fail when a threshold is missed (the set's gate in quality-gates.json beside it, else
+        /// issue #16's targets).
+        #[arg(long)]
+        check: bool,
+        /// How many worst calls to list per metric.
+        #[arg(long, value_name = "N", default_value_t = eval::DEFAULT_WORST)]
+        worst: usize,
+        /// Print why one call got its numbers.
+        #[arg(long, value_name = "ID")]
+        explain: Option<String>,
+        /// Write each call's prediction beside its label.
+        #[arg(long, value_name = "OUT.jsonl")]
+        predictions: Option<String>,
+    },
+    /// Fit the rules analyzer's models (intent, sentiment, lead band, hot lead) on labelled calls.
+    ///
+    /// Each call is also taken through the speech-to-text transform unless --no-stt;
+    /// cross-validated with whole verticals held out; prints the held-out figures and writes the
+    /// model the analyzer compiles in. Build with --release. Never pass the blind set.
+    Train {
+        /// Labelled calls; repeat for more sets.
+        #[arg(long, value_name = "FILE.jsonl", required = true)]
+        data: Vec<String>,
+        /// Where the model goes.
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "shared/src/analysis/rules/model.tsv"
+        )]
+        out: String,
+        /// Cross-validation folds (whole verticals each).
+        #[arg(long, value_name = "N", default_value_t = 5)]
+        folds: usize,
+        /// Do not add the speech-to-text copy of each call.
+        #[arg(long)]
+        no_stt: bool,
+        /// A small grid, for a smoke run.
+        #[arg(long, hide = true)]
+        quick: bool,
+        /// Write each call's held-out prediction beside its label.
+        #[arg(long, value_name = "OUT.jsonl")]
+        predictions: Option<String>,
+    },
+    /// Apply migrations/ to the database.
+    Migrate {
+        /// Postgres URL (else DATABASE_URL).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+    /// Serve the dashboard on 127.0.0.1 (DASHBOARD_TOKEN, 16+ characters, is required).
+    ///
+    /// Top leads, sentiment trend per agent and each call's transcript, from DATABASE_URL, else
+    /// the demo database. Prints the link to open, which trades the token for a session cookie.
+    Dashboard {
+        /// Port on 127.0.0.1.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Postgres URL (else DATABASE_URL, else the demo database).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+    /// Enqueue calls without analytics to ANALYZER_QUEUE_URL, as the scheduled function does.
+    ///
+    /// Selects calls older than BACKFILL_GRACE and newer than BACKFILL_LOOKBACK.
+    Backfill {
+        /// Only count and list what would be enqueued.
+        #[arg(long)]
+        dry_run: bool,
+        /// Calls that ended at or after this RFC 3339 time.
+        #[arg(long, value_name = "TIME", value_parser = rfc3339)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Calls that ended before this RFC 3339 time.
+        #[arg(long, value_name = "TIME", value_parser = rfc3339)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        /// At most this many calls.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// One agent's calls only.
+        #[arg(long, value_name = "ID")]
+        agent_id: Option<String>,
+        /// Also calls whose row another analyzer or prompt version made.
+        #[arg(long)]
+        reanalyze: bool,
+        /// Go on from a previous run's next_cursor.
+        #[arg(long, value_name = "CURSOR")]
+        cursor: Option<String>,
+        /// Postgres URL (else DATABASE_URL).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+    /// Drain call.completed from NATS JetStream (NATS_URL, NATS_STREAM, …) into
+    /// ANALYZER_QUEUE_URL once.
+    Bridge {
+        /// Keep draining (for a container).
+        #[arg(long)]
+        serve: bool,
+    },
+    /// Measure speed, memory, queries and cost (docs/benchmarks.md); nothing is asserted.
+    ///
+    /// The rules analyzer, the analyzer handler (1 000 calls, simulated LLM latency 0 and 300
+    /// ms, concurrency 10 and 50), cold start and peak RSS, backfill and bridge throughput and
+    /// the dashboard queries at 1 M calls, on the local Postgres (database postcall_bench), NATS
+    /// and OpenAI-compatible server. Build with --release for real numbers.
+    Bench {
+        /// A small smoke run.
+        #[arg(long)]
+        quick: bool,
+        /// Also write the figures as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<String>,
+        /// Postgres URL (else DATABASE_URL, else database postcall_bench on 127.0.0.1).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// The analyzer binary for the cold-start section.
+        #[arg(long, value_name = "PATH")]
+        binary: Option<String>,
+        /// Run one section only.
+        #[arg(long, value_name = "SECTION")]
+        only: Option<String>,
+    },
+    /// Serve OpenAI Chat Completions on 127.0.0.1 with answers from the offline analyzer.
+    ///
+    /// The faults repeat in order: ok, 429:SECS, 500, timeout, slow:MS, malformed, garbage,
+    /// out-of-range, unknown-intent, refusal, length, 401, 400. Point LLM_BASE_URL at the URL it
+    /// prints.
+    MockLlm {
+        /// Port on 127.0.0.1.
+        #[arg(long, default_value_t = 8089)]
+        port: u16,
+        /// Added to every answer.
+        #[arg(long, value_name = "MS", default_value_t = 0)]
+        latency_ms: u64,
+        /// Comma-separated faults, repeated in order.
+        #[arg(long, value_name = "LIST", default_value = "")]
+        faults: String,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
-impl Args {
-    fn parse() -> anyhow::Result<Self> {
-        let mut raw = std::env::args().skip(1);
-        let command = raw.next().unwrap_or_default();
-        let mut flags = Vec::new();
-        while let Some(flag) = raw.next() {
-            // `postcall bench --help` asks for the usage, not for a flag named help.
-            if flag == "--help" || flag == "-h" {
-                return Ok(Self {
-                    command: "help".to_string(),
-                    flags: Vec::new(),
-                });
-            }
-            let Some(name) = flag.strip_prefix("--") else {
-                bail!("unexpected argument {flag:?}\n\n{USAGE}");
-            };
-            let (name, value) = match name.split_once('=') {
-                Some((n, v)) => (n.to_string(), v.to_string()),
-                None if switches(&command).contains(&name) => {
-                    (name.to_string(), "true".to_string())
-                }
-                None => (
-                    name.to_string(),
-                    raw.next()
-                        .with_context(|| format!("--{name} needs a value"))?,
-                ),
-            };
-            flags.push((name, value));
-        }
-        Ok(Self { command, flags })
-    }
-
-    fn flag(&self, name: &str) -> Option<&str> {
-        self.flags
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn switch(&self, name: &str) -> bool {
-        self.flag(name).is_some_and(|v| v != "false")
-    }
-
-    fn reject_unknown(&self, known: &[&str]) -> anyhow::Result<()> {
-        if let Some((name, _)) = self
-            .flags
-            .iter()
-            .find(|(n, _)| !known.contains(&n.as_str()))
-        {
-            bail!("unknown option --{name} for {}\n\n{USAGE}", self.command);
-        }
-        Ok(())
-    }
+fn rfc3339(value: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .map_err(|_| "expected an RFC 3339 time, e.g. 2026-11-20T00:00:00Z".to_owned())
 }
 
 #[tokio::main]
@@ -177,80 +233,56 @@ async fn main() -> anyhow::Result<()> {
                 .with_filter(filter_fn(|meta| meta.is_span() && meta.name() == "record")),
         )
         .init();
-    let args = Args::parse()?;
-    match args.command.as_str() {
-        "demo" => {
-            args.reject_unknown(&["analyzer", "database-url"])?;
+    match Cli::parse().command {
+        Command::Demo {
+            analyzer,
+            database_url,
+        } => {
             demo::run(demo::DemoOptions {
-                analyzer: args.flag("analyzer").map(str::to_string),
-                database_url: args.flag("database-url").map(str::to_string),
+                analyzer,
+                database_url,
             })
             .await
         }
-        "eval" => {
-            args.reject_unknown(&[
-                "data",
-                "analyzer",
-                "json",
-                "check",
-                "worst",
-                "explain",
-                "stt",
-                "predictions",
-            ])?;
+        Command::Eval {
+            data,
+            analyzer,
+            stt,
+            json,
+            check,
+            worst,
+            explain,
+            predictions,
+        } => {
             eval::run(eval::EvalOptions {
-                data: args
-                    .flag("data")
-                    .context("--data FILE.jsonl is required")?
-                    .to_string(),
-                analyzer: args.flag("analyzer").map(str::to_string),
-                json: args.switch("json"),
-                check: args.switch("check"),
-                worst: args
-                    .flag("worst")
-                    .map(str::parse)
-                    .transpose()
-                    .context("--worst takes a number")?
-                    .unwrap_or(eval::DEFAULT_WORST),
-                explain: args.flag("explain").map(str::to_string),
-                stt: args.switch("stt"),
-                predictions: args.flag("predictions").map(str::to_string),
+                data,
+                analyzer,
+                json,
+                check,
+                worst,
+                explain,
+                stt,
+                predictions,
             })
             .await
         }
-        "train" => {
-            args.reject_unknown(&["data", "out", "folds", "no-stt", "quick", "predictions"])?;
-            let data: Vec<String> = args
-                .flags
-                .iter()
-                .filter(|(n, _)| n == "data")
-                .map(|(_, v)| v.clone())
-                .collect();
-            if data.is_empty() {
-                bail!("--data FILE.jsonl is required (repeat it for more sets)");
-            }
-            train::run(train::TrainOptions {
-                data,
-                out: args
-                    .flag("out")
-                    .unwrap_or("shared/src/analysis/rules/model.tsv")
-                    .to_string(),
-                predictions: args.flag("predictions").map(str::to_string),
-                folds: args
-                    .flag("folds")
-                    .map(str::parse)
-                    .transpose()
-                    .context("--folds takes a number")?
-                    .unwrap_or(5),
-                stt: !args.switch("no-stt"),
-                quick: args.switch("quick"),
-            })
-        }
-        "migrate" => {
-            args.reject_unknown(&["database-url"])?;
-            let url = args
-                .flag("database-url")
-                .map(str::to_string)
+        Command::Train {
+            data,
+            out,
+            folds,
+            no_stt,
+            quick,
+            predictions,
+        } => train::run(train::TrainOptions {
+            data,
+            out,
+            predictions,
+            folds,
+            stt: !no_stt,
+            quick,
+        }),
+        Command::Migrate { database_url } => {
+            let url = database_url
                 .or_else(|| std::env::var("DATABASE_URL").ok())
                 .context("DATABASE_URL is not set (or pass --database-url)")?;
             let applied = PgStore::new(DatabaseConfig::from_url(&url), None)
@@ -263,57 +295,31 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        "dashboard" => {
-            args.reject_unknown(&["port", "database-url"])?;
-            dashboard::run(dashboard::DashboardOptions {
-                port: args
-                    .flag("port")
-                    .unwrap_or("8080")
-                    .parse()
-                    .context("--port takes a port number")?,
-                database_url: args.flag("database-url").map(str::to_string),
-            })
-            .await
+        Command::Dashboard { port, database_url } => {
+            dashboard::run(dashboard::DashboardOptions { port, database_url }).await
         }
-        "backfill" => {
-            args.reject_unknown(&[
-                "database-url",
-                "since",
-                "until",
-                "limit",
-                "agent-id",
-                "reanalyze",
-                "dry-run",
-                "cursor",
-            ])?;
-            let time = |name: &str| -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
-                args.flag(name)
-                    .map(|v| {
-                        chrono::DateTime::parse_from_rfc3339(v)
-                            .map(|d| d.with_timezone(&chrono::Utc))
-                    })
-                    .transpose()
-                    .with_context(|| {
-                        format!("--{name} takes an RFC 3339 time, e.g. 2026-11-20T00:00:00Z")
-                    })
-            };
+        Command::Backfill {
+            dry_run,
+            since,
+            until,
+            limit,
+            agent_id,
+            reanalyze,
+            cursor,
+            database_url,
+        } => {
             let request = postcall::handlers::backfill::BackfillRequest {
-                since: time("since")?,
-                until: time("until")?,
-                limit: args
-                    .flag("limit")
-                    .map(str::parse)
-                    .transpose()
-                    .context("--limit takes a number")?,
-                agent_id: args.flag("agent-id").map(str::to_string),
-                reanalyze: args.switch("reanalyze"),
-                dry_run: args.switch("dry-run"),
-                cursor: args.flag("cursor").map(str::to_string),
+                since,
+                until,
+                limit,
+                agent_id,
+                reanalyze,
+                dry_run,
+                cursor,
             };
-            backfill::run(args.flag("database-url").map(str::to_string), request).await
+            backfill::run(database_url, request).await
         }
-        "bridge" => {
-            args.reject_unknown(&["serve"])?;
+        Command::Bridge { serve } => {
             let config =
                 postcall::config::BridgeConfig::from_env().context("bridge configuration")?;
             let aws = postcall::config::aws_sdk_config().await;
@@ -331,39 +337,35 @@ async fn main() -> anyhow::Result<()> {
                     Ok(report) => println!("{}", serde_json::to_string(report)?),
                     Err(e) => eprintln!("bridge run failed: {e}"),
                 }
-                if !args.switch("serve") {
+                if !serve {
                     return report.map(|_| ()).map_err(Into::into);
                 }
                 // A drain returns when the stream is empty or SQS fails: pause, then go on.
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
         }
-        "bench" => {
-            args.reject_unknown(&["quick", "json", "database-url", "binary", "only"])?;
+        Command::Bench {
+            quick,
+            json,
+            database_url,
+            binary,
+            only,
+        } => {
             bench::run(bench::BenchOptions {
-                quick: args.switch("quick"),
-                json: args.flag("json").map(str::to_string),
-                database_url: args.flag("database-url").map(str::to_string),
-                binary: args.flag("binary").map(str::to_string),
-                only: args.flag("only").map(str::to_string),
+                quick,
+                json,
+                database_url,
+                binary,
+                only,
             })
             .await
         }
-        "mock-llm" => {
-            args.reject_unknown(&["port", "latency-ms", "faults"])?;
-            let port: u16 = args
-                .flag("port")
-                .unwrap_or("8089")
-                .parse()
-                .context("--port takes a port number")?;
-            let latency_ms: u64 = args
-                .flag("latency-ms")
-                .unwrap_or("0")
-                .parse()
-                .context("--latency-ms takes milliseconds")?;
-            let cycle = args
-                .flag("faults")
-                .unwrap_or("")
+        Command::MockLlm {
+            port,
+            latency_ms,
+            faults,
+        } => {
+            let cycle = faults
                 .split(',')
                 .map(str::trim)
                 .filter(|f| !f.is_empty())
@@ -384,10 +386,24 @@ async fn main() -> anyhow::Result<()> {
             server.wait().await;
             Ok(())
         }
-        "" | "help" | "--help" | "-h" => {
-            println!("{USAGE}");
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "postcall",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
-        other => bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

@@ -255,8 +255,74 @@ fn help_after_a_command_prints_the_usage() {
     let out = eval(&["--help"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let usage = text(&out.stdout);
+    for option in [
+        "--data <FILE.jsonl>",
+        "--stt",
+        "--check",
+        "--predictions",
+        "--explain",
+    ] {
+        assert!(usage.contains(option), "{option} missing from:\n{usage}");
+    }
+    let top = Command::new(env!("CARGO_BIN_EXE_postcall"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let commands = text(&top.stdout);
+    for command in [
+        "demo",
+        "eval",
+        "train",
+        "migrate",
+        "dashboard",
+        "backfill",
+        "bridge",
+        "bench",
+        "mock-llm",
+        "completions",
+    ] {
+        assert!(
+            commands.contains(command),
+            "{command} missing from:\n{commands}"
+        );
+    }
+}
+
+#[test]
+fn a_wrong_option_or_value_is_a_clear_error_naming_it() {
+    let unknown = eval(&["--data", "x.jsonl", "--nope"], &[]);
+    assert_eq!(unknown.status.code(), Some(2));
     assert!(
-        usage.contains("postcall eval") && usage.contains("postcall bench"),
-        "{usage}"
+        text(&unknown.stderr).contains("--nope"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    let not_a_number = eval(&["--data", "x.jsonl", "--worst", "many"], &[]);
+    assert_eq!(not_a_number.status.code(), Some(2));
+    assert!(
+        text(&not_a_number.stderr).contains("--worst"),
+        "{}",
+        text(&not_a_number.stderr)
+    );
+    let missing = eval(&[], &[]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("--data"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
+
+#[test]
+fn completions_are_printed_for_a_shell() {
+    let out = Command::new(env!("CARGO_BIN_EXE_postcall"))
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let script = text(&out.stdout);
+    assert!(
+        script.contains("postcall") && script.contains("--database-url"),
+        "{script}"
     );
 }
