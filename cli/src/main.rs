@@ -8,6 +8,7 @@ mod dataset;
 mod demo;
 mod eval;
 mod local_postgres;
+mod soak;
 mod stt;
 mod table;
 mod train;
@@ -180,6 +181,23 @@ enum Command {
         /// Run one section only.
         #[arg(long, value_name = "SECTION")]
         only: Option<String>,
+    },
+    /// Push calls through the whole local pipeline while injecting faults at every boundary,
+    /// and report what became of each (docs/reliability.md).
+    ///
+    /// NATS JetStream → bridge → SQS → analyzer (LLM against the local mock) → SNS → notifier →
+    /// Slack mock, on the local Postgres, NATS and the AWS emulator (AWS_ENDPOINT_URL). Fails
+    /// on a lost call or a hot call not posted to Slack exactly once.
+    Soak {
+        /// 150 calls instead of 1 000 (CI).
+        #[arg(long)]
+        quick: bool,
+        /// Postgres URL (else DATABASE_URL, else database postcall_bench on 127.0.0.1).
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// Also write the report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<String>,
     },
     /// Serve OpenAI Chat Completions on 127.0.0.1 with answers from the offline analyzer.
     ///
@@ -357,6 +375,18 @@ async fn main() -> anyhow::Result<()> {
                 database_url,
                 binary,
                 only,
+            })
+            .await
+        }
+        Command::Soak {
+            quick,
+            database_url,
+            json,
+        } => {
+            soak::run(soak::SoakOptions {
+                quick,
+                database_url,
+                json,
             })
             .await
         }
