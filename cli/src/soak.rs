@@ -357,25 +357,13 @@ async fn soak(
     let give_up_at =
         Instant::now() + Duration::from_secs(if calls_wanted <= 200 { 300 } else { 1_200 });
     while idle_polls < 4 && Instant::now() < give_up_at {
-        let received = sqs
-            .receive_message()
-            .queue_url(&calls_queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-            .send()
-            .await?;
-        let messages = received.messages();
+        let (messages, idle) = poll(&sqs, &calls_queue).await?;
         if messages.is_empty() {
-            idle_polls += if in_flight(&sqs, &calls_queue).await? == 0 {
-                1
-            } else {
-                0
-            };
+            idle_polls += usize::from(idle);
             continue;
         }
         idle_polls = 0;
-        let event = sqs_event(messages);
+        let event = sqs_event(&messages);
         report.analyzer_invocations += 1;
         let failed: HashSet<String> =
             match analyze_batch(&analyzer, LambdaEvent::new(event, Context::default())).await {
@@ -392,7 +380,7 @@ async fn soak(
                         .collect()
                 }
             };
-        for message in messages {
+        for message in &messages {
             if failed.contains(message.message_id().unwrap_or_default()) {
                 continue;
             }
@@ -436,20 +424,9 @@ async fn soak(
     let mut notifier_dead = 0usize;
     let mut idle_polls = 0;
     while idle_polls < 3 && Instant::now() < give_up_at {
-        let received = sqs
-            .receive_message()
-            .queue_url(&leads_queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await?;
-        let messages = received.messages();
+        let (messages, idle) = poll(&sqs, &leads_queue).await?;
         if messages.is_empty() {
-            idle_polls += if in_flight(&sqs, &leads_queue).await? == 0 {
-                1
-            } else {
-                0
-            };
+            idle_polls += usize::from(idle);
             continue;
         }
         idle_polls = 0;
@@ -592,6 +569,25 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<Strin
         .and_then(|a| a.get(&QueueAttributeName::QueueArn))
         .cloned()
         .context("the queue has no ARN")
+}
+
+/// Up to ten messages (with their receive counts), waiting a second for them; when there are
+/// none, whether the queue is idle: nothing visible and nothing in flight either.
+async fn poll(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> anyhow::Result<(Vec<aws_sdk_sqs::types::Message>, bool)> {
+    let received = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await?;
+    let messages = received.messages().to_vec();
+    let idle = messages.is_empty() && in_flight(sqs, url).await? == 0;
+    Ok((messages, idle))
 }
 
 /// Messages still in flight (received, not yet visible again).

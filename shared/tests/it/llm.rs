@@ -39,6 +39,15 @@ async fn llm_env(mock: &MockLlm, extra: &[(&'static str, &str)]) -> TestEnv {
     .await
 }
 
+/// The `errorCode`s of what the analyzer parked in the dead-letter queue, drained.
+async fn parked_codes(env: &TestEnv) -> Vec<String> {
+    drain(&env.sqs, &env.dlq_url)
+        .await
+        .iter()
+        .filter_map(|m| attribute(m, "errorCode"))
+        .collect()
+}
+
 async fn mock() -> MockLlm {
     MockLlm::start(MockLlmOptions::default()).await.unwrap()
 }
@@ -228,12 +237,7 @@ async fn a_redirect_is_not_followed_so_key_and_transcript_stay_put_and_the_call_
     );
     assert_eq!(redirect.hits(), 1, "asked once, never again");
     assert_eq!(mock.request_count(), 0, "nothing followed the redirect");
-    let parked = drain(&env.sqs, &env.dlq_url).await;
-    let codes: Vec<String> = parked
-        .iter()
-        .filter_map(|m| attribute(m, "errorCode"))
-        .collect();
-    assert_eq!(codes, ["LlmRejected"]);
+    assert_eq!(parked_codes(&env).await, ["LlmRejected"]);
     env.cleanup().await;
 }
 
@@ -259,12 +263,7 @@ async fn a_reply_over_the_output_cap_is_cut_by_the_server_retried_once_and_parke
     for request in &requests {
         assert_eq!(request.json().unwrap()["max_completion_tokens"], 20);
     }
-    let parked = drain(&env.sqs, &env.dlq_url).await;
-    let codes: Vec<String> = parked
-        .iter()
-        .filter_map(|m| attribute(m, "errorCode"))
-        .collect();
-    assert_eq!(codes, ["LlmLength"]);
+    assert_eq!(parked_codes(&env).await, ["LlmLength"]);
     assert!(env.analytics(&call).await.is_none());
     env.cleanup().await;
 }
