@@ -35,8 +35,8 @@ pub fn init() {
     init_with_writer(std::io::stdout);
 }
 
-/// Installs the subscriber with another writer (tests).
-pub fn init_with_writer<W>(writer: W)
+/// Installs the subscriber with `writer`.
+fn init_with_writer<W>(writer: W)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
