@@ -661,7 +661,8 @@ enum Context {
 
 /// Particles inside a name ("María de la Cruz", "Ludwig van Beethoven").
 const PARTICLES: &[&str] = &[
-    "de", "del", "la", "las", "los", "van", "von", "da", "di", "el", "al", "bin", "abu", "ibn",
+    "de", "del", "la", "las", "los", "van", "von", "der", "den", "da", "das", "do", "dos", "di",
+    "el", "al", "bin", "abu", "ibn",
 ];
 
 /// The index of the first word at or after `start` that is not a filler.
@@ -785,7 +786,14 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
     }
     let mut parts = vec![first.lower.replace('’', "'")];
     let mut at = start;
-    while parts.len() < 4 && !words.get(at).is_some_and(|w| w.clause_end) {
+    // Four name words at most; particles ("de los", "van der") do not count.
+    let name_words = |parts: &[String]| {
+        parts
+            .iter()
+            .filter(|p| !PARTICLES.contains(&cue_form(p).as_str()))
+            .count()
+    };
+    while name_words(&parts) < 4 && !words.get(at).is_some_and(|w| w.clause_end) {
         let Some(next) = words.get(at + 1) else { break };
         if turn.utterance.spelled_at(at + 1).is_some() || in_email(at + 1) {
             break;
@@ -820,10 +828,20 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
         let initial = next.lower.chars().count() == 1
             && next.lower.chars().all(char::is_alphabetic)
             && followed_by_name(at + 2);
+        let name_word_at = |k: usize| {
+            words
+                .get(k)
+                .is_some_and(|w| plain_name_word(w, cased) || (cased && w.is_capitalised()))
+        };
+        // "de la cruz", "de los angeles", "van der berg": a particle may take another before
+        // the name word.
+        let particle_at = |k: usize| {
+            words
+                .get(k)
+                .is_some_and(|w| PARTICLES.contains(&w.form.as_str()))
+        };
         let particle = PARTICLES.contains(&next_form)
-            && words
-                .get(at + 2)
-                .is_some_and(|w| plain_name_word(w, cased) || (cased && w.is_capitalised()));
+            && (name_word_at(at + 2) || (particle_at(at + 2) && name_word_at(at + 3)));
         // In a cased transcript a lower-case word after a capitalised name is not a name.
         let case_breaks = cased && first.is_capitalised() && !next.is_capitalised() && !particle;
         // In lower-case text a surname is a known one or no English word ("gomez", "okeke";
@@ -860,7 +878,10 @@ fn read_name(turn: &TurnReading<'_>, start: usize, context: Context) -> Option<V
         }
         // In lower-case text a third word is a name only if it is a known surname
         // ("gabriel santos june", "hollis grant tidewater logistics" are not).
-        if !cased && parts.len() >= 2 && !particle && !is_surname(next_form) {
+        let after_particle = parts
+            .last()
+            .is_some_and(|p| PARTICLES.contains(&cue_form(p).as_str()));
+        if !cased && parts.len() >= 2 && !particle && !after_particle && !is_surname(next_form) {
             break;
         }
         parts.push(next_lower);

@@ -3,7 +3,8 @@
 
 /// Particles that stay lower case inside a name ("María de la Cruz").
 const PARTICLES: &[&str] = &[
-    "de", "del", "la", "las", "los", "da", "di", "van", "von", "y",
+    "de", "del", "la", "las", "los", "da", "das", "do", "dos", "di", "van", "von", "der", "den",
+    "y",
 ];
 
 fn capitalise(part: &str) -> String {

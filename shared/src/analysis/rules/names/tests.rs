@@ -315,6 +315,18 @@ fn names_the_agent_calls_the_caller_by() {
             ],
             Some("Carmen Rios"),
         ),
+        // Particles, one after another, inside a name.
+        (
+            &[
+                (A, "claro que si a nombre de quien esta la cuenta"),
+                (C, "maria de los angeles cruz"),
+            ],
+            Some("Maria de los Angeles Cruz"),
+        ),
+        (
+            &[(A, "can i get your name"), (C, "anna van der berg")],
+            Some("Anna van der Berg"),
+        ),
         // A surname said and spelled is said once.
         (
             &[
