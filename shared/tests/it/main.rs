@@ -14,4 +14,5 @@ mod llm;
 mod migrations;
 mod notifier;
 mod pipeline;
+mod roles;
 mod secrets;
