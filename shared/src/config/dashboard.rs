@@ -35,6 +35,7 @@ pub enum TokenSource {
 /// | `DASHBOARD_TOKEN_SECRET_ARN` | Secrets Manager secret with the bearer token (plain, or JSON with `token`), at least 16 characters | one of this or the next is required with `bearer` |
 /// | `DASHBOARD_TOKEN` | the token itself (local use) | — |
 /// | `DASHBOARD_SESSION_TTL_SECS` | how long the session cookie a token is exchanged for lasts (60 to 86400) | 3600 |
+/// | `DASHBOARD_TOKEN_REFETCH_SECS` | a credential that does not match fetches the token secret again (a rotation) at most this often (0 to 3600) | 300 |
 #[derive(Debug, Clone, PartialEq)]
 pub struct DashboardConfig {
     /// Postgres.
@@ -43,6 +44,9 @@ pub struct DashboardConfig {
     pub auth: DashboardAuth,
     /// Lifetime of a session cookie, in seconds.
     pub session_ttl_secs: u64,
+    /// Least time between two fetches of the token secret caused by credentials that did not
+    /// match, in seconds.
+    pub token_refetch_after_secs: u64,
 }
 
 /// Default lifetime of a session cookie: an hour.
@@ -87,10 +91,19 @@ impl DashboardConfig {
                 reason: "expected 60 to 86400 seconds".into(),
             });
         }
+        let token_refetch_after_secs =
+            super::parse_or(lookup, "DASHBOARD_TOKEN_REFETCH_SECS", 300)?;
+        if token_refetch_after_secs > 3_600 {
+            return Err(ConfigError::Invalid {
+                name: "DASHBOARD_TOKEN_REFETCH_SECS",
+                reason: "expected 0 to 3600 seconds".into(),
+            });
+        }
         Ok(Self {
             database: DatabaseConfig::from_lookup(lookup)?,
             auth,
             session_ttl_secs,
+            token_refetch_after_secs,
         })
     }
 }

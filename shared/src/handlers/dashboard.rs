@@ -22,7 +22,7 @@ mod body;
 pub mod params;
 mod response;
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::{
     header::{HeaderValue, ALLOW, AUTHORIZATION, COOKIE, LOCATION, SET_COOKIE},
@@ -127,9 +127,11 @@ impl DashboardDeps {
     fn build(config: DashboardConfig, secrets: Option<SecretsStore>, is_https: bool) -> Self {
         let access = match config.auth {
             DashboardAuth::Iam => Access::Iam,
-            DashboardAuth::Bearer(source) => {
-                Access::Bearer(TokenStore::new(source, secrets.clone()))
-            }
+            DashboardAuth::Bearer(source) => Access::Bearer(TokenStore::new(
+                source,
+                secrets.clone(),
+                Duration::from_secs(config.token_refetch_after_secs),
+            )),
         };
         Self {
             store: PgStore::new(config.database, secrets),
@@ -497,6 +499,7 @@ mod tests {
             database: DatabaseConfig::from_url("postgres://postgres@127.0.0.1:1/none"),
             auth,
             session_ttl_secs: crate::config::DEFAULT_SESSION_TTL_SECS,
+            token_refetch_after_secs: 300,
         };
         DashboardDeps::build(config, None, is_https)
     }
@@ -749,6 +752,7 @@ mod tests {
             database: DatabaseConfig::from_url("postgres://postgres@127.0.0.1:1/none"),
             auth: DashboardAuth::Iam,
             session_ttl_secs: crate::config::DEFAULT_SESSION_TTL_SECS,
+            token_refetch_after_secs: 300,
         };
         assert!(DashboardDeps::local(config).is_err());
     }

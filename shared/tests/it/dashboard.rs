@@ -677,6 +677,89 @@ async fn the_token_is_read_from_secrets_manager_and_never_logged() {
 }
 
 #[tokio::test]
+async fn a_rotated_token_is_picked_up_from_secrets_manager_and_the_old_one_stops_working() {
+    let schema = TestSchema::create().await;
+    let aws = aws_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    let name = format!("postcall/dashboard-rotated-{}", short_id());
+    let (old, new) = (
+        format!("old-dashboard-token-{}", short_id()),
+        format!("new-dashboard-token-{}", short_id()),
+    );
+    let arn = secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(serde_json::json!({ "token": old }).to_string())
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let deps = |refetch_secs: &str| {
+        let vars = HashMap::from([
+            ("DATABASE_URL".to_string(), schema.url.clone()),
+            ("DASHBOARD_TOKEN_SECRET_ARN".to_string(), arn.clone()),
+            (
+                "DASHBOARD_TOKEN_REFETCH_SECS".to_string(),
+                refetch_secs.to_string(),
+            ),
+        ]);
+        DashboardDeps::new(
+            DashboardConfig::from_lookup(&|k: &str| vars.get(k).cloned()).unwrap(),
+            &aws,
+        )
+    };
+    // The styles need the credential and no database.
+    let request = |token: &str| {
+        Request::builder()
+            .uri("/app.css")
+            .header("authorization", format!("Bearer {token}"))
+            .body(())
+            .unwrap()
+    };
+    let eager = deps("0");
+    let guarded = deps("300");
+    assert_eq!(
+        dashboard(&eager, &request(&old)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        dashboard(&guarded, &request(&old)).await.status(),
+        StatusCode::OK
+    );
+
+    secrets
+        .put_secret_value()
+        .secret_id(&name)
+        .secret_string(serde_json::json!({ "token": new }).to_string())
+        .send()
+        .await
+        .unwrap();
+
+    // Without a guard the new token is fetched at its first use; the old one then fails.
+    assert_eq!(
+        dashboard(&eager, &request(&new)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        dashboard(&eager, &request(&old)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // With the default guard a just-fetched token is not fetched again for a wrong credential
+    // (so wrong tokens cannot drive calls to Secrets Manager): the rotation waits its turn.
+    assert_eq!(
+        dashboard(&guarded, &request(&new)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        dashboard(&guarded, &request(&old)).await.status(),
+        StatusCode::OK
+    );
+    schema.drop().await;
+}
+
+#[tokio::test]
 async fn a_database_that_does_not_answer_is_a_503_without_details() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -693,6 +776,7 @@ async fn a_database_that_does_not_answer_is_a_503_without_details() {
             postcall::secret::Secret::new(TOKEN.into()),
         )),
         session_ttl_secs: postcall::config::DEFAULT_SESSION_TTL_SECS,
+        token_refetch_after_secs: 300,
     })
     .unwrap();
 

@@ -27,10 +27,6 @@ use crate::{
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "postcall_session";
 
-/// A token fetched from Secrets Manager that failed to match is fetched again (it may have been
-/// rotated) at most this often, so wrong tokens cannot drive calls to Secrets Manager.
-const REFRESH_AFTER: Duration = Duration::from_secs(300);
-
 /// The token could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
@@ -67,20 +63,28 @@ impl Classified for AccessError {
 pub(crate) struct TokenStore {
     source: TokenSource,
     secrets: Option<SecretsStore>,
+    /// A token fetched from Secrets Manager that failed to match is fetched again (it may have
+    /// been rotated) at most this often, so wrong tokens cannot drive calls to Secrets Manager.
+    refetch_after: Duration,
     cached: Mutex<Option<(Secret<String>, Instant)>>,
 }
 
 impl TokenStore {
-    pub(crate) fn new(source: TokenSource, secrets: Option<SecretsStore>) -> Self {
+    pub(crate) fn new(
+        source: TokenSource,
+        secrets: Option<SecretsStore>,
+        refetch_after: Duration,
+    ) -> Self {
         Self {
             source,
             secrets,
+            refetch_after,
             cached: Mutex::new(None),
         }
     }
 
     /// The current token when `check` accepts it. A token from Secrets Manager that does not
-    /// pass is fetched again (at most every [`REFRESH_AFTER`]) and checked once more, so a
+    /// pass is fetched again (at most every `refetch_after`) and checked once more, so a
     /// rotation is picked up without a redeploy.
     pub(crate) async fn matching_token(
         &self,
@@ -97,7 +101,7 @@ impl TokenStore {
             if check(token.expose().as_bytes()) {
                 return Ok(Some(token.clone()));
             }
-            if fetched_at.elapsed() < REFRESH_AFTER {
+            if fetched_at.elapsed() < self.refetch_after {
                 return Ok(None);
             }
         }
@@ -383,6 +387,7 @@ mod tests {
         let store = TokenStore::new(
             TokenSource::Token(Secret::new("the-dashboard-token-1234".into())),
             None,
+            Duration::from_secs(300),
         );
         let right = store
             .matching_token(|t| constant_time_eq(b"the-dashboard-token-1234", t))
