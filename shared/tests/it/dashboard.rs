@@ -603,26 +603,13 @@ async fn the_token_is_read_from_secrets_manager_and_never_logged() {
     let aws = aws_config().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let token = format!("sm-sentinel-token-{}", short_id());
-    let arn = secrets
-        .create_secret()
-        .name(format!("postcall/dashboard-{}", short_id()))
-        .secret_string(serde_json::json!({ "token": token }).to_string())
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
-    let unusable = secrets
-        .create_secret()
-        .name(format!("postcall/dashboard-short-{}", short_id()))
-        .secret_string("short")
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let (_, arn) = new_secret(
+        &secrets,
+        "postcall/dashboard",
+        &serde_json::json!({ "token": token }).to_string(),
+    )
+    .await;
+    let (_, unusable) = new_secret(&secrets, "postcall/dashboard-short", "short").await;
     let deps = |secret_arn: &str| {
         let vars = HashMap::from([
             ("DATABASE_URL".to_string(), schema.url.clone()),
@@ -681,21 +668,16 @@ async fn a_rotated_token_is_picked_up_from_secrets_manager_and_the_old_one_stops
     let schema = TestSchema::create().await;
     let aws = aws_config().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
-    let name = format!("postcall/dashboard-rotated-{}", short_id());
     let (old, new) = (
         format!("old-dashboard-token-{}", short_id()),
         format!("new-dashboard-token-{}", short_id()),
     );
-    let arn = secrets
-        .create_secret()
-        .name(&name)
-        .secret_string(serde_json::json!({ "token": old }).to_string())
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let (name, arn) = new_secret(
+        &secrets,
+        "postcall/dashboard-rotated",
+        &serde_json::json!({ "token": old }).to_string(),
+    )
+    .await;
     let deps = |refetch_secs: &str| {
         let vars = HashMap::from([
             ("DATABASE_URL".to_string(), schema.url.clone()),

@@ -465,3 +465,23 @@ pub fn call_of(entry: &OutgoingMessage) -> String {
         .unwrap()
         .to_string()
 }
+
+/// A new secret in the emulator holding `value`: its name (unique, from `prefix`) and ARN.
+pub async fn new_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    prefix: &str,
+    value: &str,
+) -> (String, String) {
+    let name = format!("{prefix}-{}", short_id());
+    let arn = secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    (name, arn)
+}

@@ -379,17 +379,12 @@ async fn the_webhook_secret_is_fetched_once_and_neither_its_url_nor_the_leads_pi
     let (logs, _guard) = crate::secrets::capture();
     let slack = MockSlack::start().await.unwrap();
     let secrets = aws_sdk_secretsmanager::Client::new(&aws_config().await);
-    let name = format!("postcall/slack-{}", short_id());
-    let arn = secrets
-        .create_secret()
-        .name(&name)
-        .secret_string(serde_json::json!({"webhook_url": slack.webhook_url()}).to_string())
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let (name, arn) = new_secret(
+        &secrets,
+        "postcall/slack",
+        &serde_json::json!({"webhook_url": slack.webhook_url()}).to_string(),
+    )
+    .await;
     let env = NotifierEnv::spawn_with(slack, &[("SLACK_WEBHOOK_SECRET_ARN", arn)]).await;
     env.slack
         .push_replies([SlackReply::Status(500, "internal_error".into())]);
@@ -441,20 +436,15 @@ async fn the_webhook_secret_is_fetched_once_and_neither_its_url_nor_the_leads_pi
 async fn a_403_after_the_webhook_was_rotated_fetches_the_secret_again_and_posts_once() {
     let slack = MockSlack::start().await.unwrap();
     let secrets = aws_sdk_secretsmanager::Client::new(&aws_config().await);
-    let name = format!("postcall/slack-rotated-{}", short_id());
     let old_url = slack
         .webhook_url()
         .replace("mock-webhook-secret", "revoked-hook");
-    let arn = secrets
-        .create_secret()
-        .name(&name)
-        .secret_string(serde_json::json!({ "webhook_url": old_url }).to_string())
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let (name, arn) = new_secret(
+        &secrets,
+        "postcall/slack-rotated",
+        &serde_json::json!({ "webhook_url": old_url }).to_string(),
+    )
+    .await;
     let env = NotifierEnv::spawn_with(slack, &[("SLACK_WEBHOOK_SECRET_ARN", arn)]).await;
     // The notifier reads the secret at its first post and keeps the URL.
     env.deliver(&message(&lead("rotated-1"))).await.unwrap();
