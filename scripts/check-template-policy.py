@@ -109,6 +109,24 @@ check(
     "LlmBaseUrl must allow https URLs only",
 )
 
+# 8. The database connection is verified by default, for a direct RDS instance as for RDS Proxy:
+#    verify-full against the RDS bundle shipped in the functions, on every function with a
+#    database.
+check(
+    source["Parameters"]["DatabaseTls"]["Default"] == "verify-full"
+    and source["Parameters"]["DatabaseCaRoots"]["Default"] == "aws-rds",
+    "DatabaseTls must default to verify-full and DatabaseCaRoots to aws-rds",
+)
+for function in ["AnalyzerFunction", "NotifierFunction", "BackfillFunction", "DashboardFunction"]:
+    variables = (
+        resources.get(function, {}).get("Properties", {}).get("Environment", {}).get("Variables", {})
+    )
+    check(
+        mentions(variables.get("DATABASE_TLS"), "DatabaseTls")
+        and mentions(variables.get("DATABASE_CA_BUNDLE"), "DatabaseCaRoots"),
+        f"{function}: DATABASE_TLS and DATABASE_CA_BUNDLE must come from the parameters",
+    )
+
 # 9. No DDL rights needed by default.
 check(
     source["Parameters"]["AutoMigrate"]["Default"] == "false",

@@ -9,7 +9,7 @@
 //! | `DATABASE_URL` | Postgres URL (`postgres://user@host:5432/db`); local runs use trust auth | one of this or the next is required |
 //! | `DATABASE_SECRET_ARN` | Secrets Manager secret in the RDS format (`{"host","port","username","password","dbname"}`) | — |
 //! | `DATABASE_TLS` | `disable`, `require` (encrypt, do not verify) or `verify-full` | `disable` for a loopback host, else `verify-full` |
-//! | `DATABASE_CA_BUNDLE` | PEM file of CA certificates for `verify-full` (e.g. the RDS bundle) | the Mozilla roots |
+//! | `DATABASE_CA_BUNDLE` | what `verify-full` trusts: `aws-rds` (the Amazon RDS/Aurora CAs and RDS Proxy's Amazon roots, shipped with postcall), `public` (Mozilla's roots), `aws-rds,public`, or the path of a PEM file | `aws-rds,public` |
 //! | `DATABASE_CONNECT_TIMEOUT_MS` | connect timeout | 5000 |
 //! | `DATABASE_QUERY_TIMEOUT_MS` | timeout of one query | 10000 |
 //! | `AUTO_MIGRATE` | apply `migrations/` at cold start | `false` |
@@ -143,6 +143,44 @@ pub enum DatabaseSource {
     SecretArn(String),
 }
 
+/// The certificates a `verify-full` connection trusts (`DATABASE_CA_BUNDLE`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CaRoots {
+    /// `aws-rds`: the CAs of Amazon RDS and Aurora (every region's RSA2048, RSA4096 and ECC384
+    /// roots) and the Amazon Trust Services roots that RDS Proxy's certificates chain to, shipped
+    /// with postcall (`shared/certs/aws-rds-ca-bundle.pem`). The template's default.
+    AwsRds,
+    /// `public`: Mozilla's roots (webpki-roots), for a database outside AWS.
+    Public,
+    /// `aws-rds,public`: both; the default when the variable is unset.
+    #[default]
+    AwsRdsAndPublic,
+    /// A PEM file of CA certificates (a private CA, or a bundle in a Lambda layer).
+    File(PathBuf),
+}
+
+impl CaRoots {
+    /// `aws-rds`, `public`, both comma-separated, or a path (it must contain a `/`).
+    pub fn parse(value: &str) -> Option<Self> {
+        let value = value.trim();
+        if value.contains('/') {
+            return Some(Self::File(PathBuf::from(value)));
+        }
+        let mut names: Vec<String> = value
+            .split(',')
+            .map(|n| n.trim().to_ascii_lowercase())
+            .collect();
+        names.sort();
+        names.dedup();
+        match names.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["aws-rds"] => Some(Self::AwsRds),
+            ["public"] => Some(Self::Public),
+            ["aws-rds", "public"] => Some(Self::AwsRdsAndPublic),
+            _ => None,
+        }
+    }
+}
+
 /// Settings for the Postgres connection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatabaseConfig {
@@ -150,8 +188,8 @@ pub struct DatabaseConfig {
     pub source: DatabaseSource,
     /// TLS mode; `None` means: decide from the host (loopback → disable, else verify-full).
     pub tls: Option<TlsMode>,
-    /// CA bundle for `verify-full`.
-    pub ca_bundle: Option<PathBuf>,
+    /// What `verify-full` trusts.
+    pub ca_bundle: CaRoots,
     /// Connect timeout.
     pub connect_timeout: Duration,
     /// Timeout of one query.
@@ -196,7 +234,14 @@ impl DatabaseConfig {
         Ok(Self {
             source,
             tls,
-            ca_bundle: get(lookup, "DATABASE_CA_BUNDLE").map(PathBuf::from),
+            ca_bundle: match get(lookup, "DATABASE_CA_BUNDLE") {
+                None => CaRoots::default(),
+                Some(value) => CaRoots::parse(&value).ok_or_else(|| ConfigError::Invalid {
+                    name: "DATABASE_CA_BUNDLE",
+                    reason: "expected aws-rds, public, aws-rds,public or the path of a PEM file"
+                        .into(),
+                })?,
+            },
             connect_timeout: Duration::from_millis(positive(
                 lookup,
                 "DATABASE_CONNECT_TIMEOUT_MS",
@@ -215,7 +260,7 @@ impl DatabaseConfig {
         Self {
             source: DatabaseSource::Url(Secret::new(url.to_owned())),
             tls: None,
-            ca_bundle: None,
+            ca_bundle: CaRoots::default(),
             connect_timeout: Duration::from_secs(5),
             query_timeout: Duration::from_secs(10),
         }

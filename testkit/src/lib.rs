@@ -5,6 +5,7 @@
 //!   postcall's offline analyzer and injects scripted faults (rate limits, timeouts, bad JSON…).
 //! - [`MockSlack`]: a Slack incoming-webhook endpoint with Slack's answers and Block Kit limits.
 //! - [`RedirectServer`]: answers everything with a 307 to one location.
+//! - [`PostgresCluster`]: a throwaway PostgreSQL cluster (password auth, TLS) of its own.
 #![warn(missing_docs)]
 
 mod http;
@@ -12,8 +13,10 @@ pub mod mock_llm;
 #[cfg(test)]
 mod mock_llm_tests;
 pub mod mock_slack;
+pub mod postgres_cluster;
 pub mod redirect;
 
 pub use mock_llm::{Fault, MockLlm, MockLlmOptions, RecordedRequest};
 pub use mock_slack::{MockSlack, SlackReply};
+pub use postgres_cluster::{ClusterOptions, PostgresCluster};
 pub use redirect::RedirectServer;

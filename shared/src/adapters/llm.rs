@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
-use tokio::sync::Mutex;
 use tracing::{instrument, warn};
 
 use crate::{
-    adapters::secrets::{SecretError, SecretsStore},
+    adapters::secrets::{
+        CachedSecret, Fetched, SecretError, SecretsStore, DEFAULT_REFETCH_INTERVAL,
+    },
     error::{Classified, ErrorClass},
     secret::Secret,
 };
@@ -114,9 +115,15 @@ pub struct ChatCompletions {
     http: reqwest::Client,
     url: String,
     style: ApiStyle,
-    key_source: ApiKeySource,
-    secrets: Option<SecretsStore>,
-    key: Mutex<Option<Secret<String>>>,
+    key: ApiKey,
+}
+
+/// The key as the client holds it: none, given, or cached from Secrets Manager.
+#[derive(Debug)]
+enum ApiKey {
+    None,
+    Plain(Secret<String>),
+    Cached(CachedSecret<Secret<String>>),
 }
 
 impl ChatCompletions {
@@ -145,13 +152,21 @@ impl ChatCompletions {
             url.push_str("?api-version=");
             url.push_str(version);
         }
+        let key = match key_source {
+            ApiKeySource::None => ApiKey::None,
+            ApiKeySource::Plain(key) => ApiKey::Plain(key),
+            ApiKeySource::SecretArn(arn) => ApiKey::Cached(CachedSecret::new(
+                arn,
+                secrets,
+                key_from_secret,
+                DEFAULT_REFETCH_INTERVAL,
+            )),
+        };
         Ok(Self {
             http,
             url,
             style,
-            key_source,
-            secrets,
-            key: Mutex::new(None),
+            key,
         })
     }
 
@@ -168,14 +183,40 @@ impl ChatCompletions {
     ) -> Result<String, LlmError> {
         let payload = body.to_string();
         tracing::Span::current().record("request_bytes", payload.len());
-        match self.post(&payload, timeout, false).await {
-            Err(LlmError::Rejected { status: 401, .. })
-                if matches!(self.key_source, ApiKeySource::SecretArn(_)) =>
-            {
-                warn!("llm rejected the api key; fetching it again in case it was rotated");
-                self.post(&payload, timeout, true).await
+        match &self.key {
+            ApiKey::None => self.post(&payload, timeout, None).await,
+            ApiKey::Plain(key) => self.post(&payload, timeout, Some(key)).await,
+            ApiKey::Cached(cached) => {
+                let used = cached.get().await?;
+                match self.post(&payload, timeout, Some(&used.value)).await {
+                    Err(rejected @ LlmError::Rejected { status: 401, .. }) => {
+                        self.retry_with_refetched_key(cached, &used, &payload, timeout, rejected)
+                            .await
+                    }
+                    other => other,
+                }
             }
-            other => other,
+        }
+    }
+
+    /// A 401 with a key from Secrets Manager: the key may have been rotated. Tries once more with
+    /// a key fetched again (or fetched since by another request); without one, the 401 stands.
+    async fn retry_with_refetched_key(
+        &self,
+        cached: &CachedSecret<Secret<String>>,
+        used: &Fetched<Secret<String>>,
+        payload: &str,
+        timeout: Duration,
+        rejected: LlmError,
+    ) -> Result<String, LlmError> {
+        match cached.after_rejection(used).await? {
+            Some(fresh) => {
+                warn!(
+                    "llm rejected the api key; trying a key fetched again in case it was rotated"
+                );
+                self.post(payload, timeout, Some(&fresh.value)).await
+            }
+            None => Err(rejected),
         }
     }
 
@@ -183,7 +224,7 @@ impl ChatCompletions {
         &self,
         payload: &str,
         timeout: Duration,
-        refresh_key: bool,
+        key: Option<&Secret<String>>,
     ) -> Result<String, LlmError> {
         let mut request = self
             .http
@@ -191,7 +232,7 @@ impl ChatCompletions {
             .timeout(timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(payload.to_owned());
-        if let Some(key) = self.api_key(refresh_key).await? {
+        if let Some(key) = key {
             request = match self.style {
                 ApiStyle::OpenAi => request.bearer_auth(key.expose()),
                 ApiStyle::Azure => request.header("api-key", key.expose()),
@@ -225,39 +266,23 @@ impl ChatCompletions {
             }
         }
     }
-
-    async fn api_key(&self, refresh: bool) -> Result<Option<Secret<String>>, LlmError> {
-        match &self.key_source {
-            ApiKeySource::None => Ok(None),
-            ApiKeySource::Plain(key) => Ok(Some(key.clone())),
-            ApiKeySource::SecretArn(arn) => {
-                let mut cached = self.key.lock().await;
-                if let (Some(key), false) = (cached.as_ref(), refresh) {
-                    return Ok(Some(key.clone()));
-                }
-                let secrets = self.secrets.as_ref().ok_or_else(|| LlmError::Rejected {
-                    status: 0,
-                    provider_code: Some("no Secrets Manager client".into()),
-                })?;
-                let raw = secrets.fetch_string(arn).await?;
-                let key = Secret::new(key_from_secret(raw.expose()));
-                *cached = Some(key.clone());
-                Ok(Some(key))
-            }
-        }
-    }
 }
 
 /// A secret holds the key as plain text or as JSON with `api_key` (or `apiKey`, `key`).
-fn key_from_secret(raw: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(raw)
+fn key_from_secret(raw: &str) -> Result<Secret<String>, String> {
+    let key = serde_json::from_str::<serde_json::Value>(raw)
         .ok()
         .and_then(|v| {
             ["api_key", "apiKey", "key"]
                 .iter()
                 .find_map(|k| v.get(*k)?.as_str().map(str::to_owned))
         })
-        .unwrap_or_else(|| raw.trim().to_owned())
+        .unwrap_or_else(|| raw.trim().to_owned());
+    let key = key.trim().to_owned();
+    if key.is_empty() {
+        return Err("holds no API key (plain text, or JSON with api_key)".into());
+    }
+    Ok(Secret::new(key))
 }
 
 /// reqwest's error Display includes the URL; ours carries no secret, but `without_url` keeps
@@ -376,8 +401,11 @@ mod tests {
 
     #[test]
     fn keys_are_read_from_plain_or_json_secrets() {
-        assert_eq!(key_from_secret("sk-abc\n"), "sk-abc");
-        assert_eq!(key_from_secret(r#"{"api_key":"sk-json"}"#), "sk-json");
+        let key = |raw: &str| key_from_secret(raw).map(|k| k.expose().clone());
+        assert_eq!(key("sk-abc\n").unwrap(), "sk-abc");
+        assert_eq!(key(r#"{"api_key":"sk-json"}"#).unwrap(), "sk-json");
+        assert!(key(" \n").is_err());
+        assert!(key(r#"{"api_key":""}"#).is_err());
     }
 
     #[test]

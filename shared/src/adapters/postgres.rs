@@ -6,7 +6,7 @@
 //! (an upsert or a conditional update), so no transaction is needed on the shared connection.
 //! Migrations, which do need transactions, open a connection of their own.
 
-use std::{future::Future, path::Path, str::FromStr, sync::Arc, time::Duration};
+use std::{future::Future, str::FromStr, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
@@ -14,14 +14,17 @@ use tokio_postgres::{config::Host, error::SqlState, Client, NoTls, Statement};
 use tracing::{debug, info, warn};
 
 use crate::{
-    adapters::secrets::{SecretError, SecretsStore},
+    adapters::secrets::{
+        CachedSecret, Fetched, SecretError, SecretsStore, DEFAULT_REFETCH_INTERVAL,
+    },
     analysis::AnalysisOutcome,
-    config::{DatabaseConfig, DatabaseSource, TlsMode},
+    config::{CaRoots, DatabaseConfig, DatabaseSource, TlsMode},
     domain::{
         Analysis, CallId, CallMetrics, Entities, HotLeadPolicy, Intent, LeadScore, Role, Sentiment,
         Summary, Turn,
     },
     error::{Classified, ErrorClass},
+    secret::Secret,
 };
 
 /// One migration: a version, a name and its SQL.
@@ -483,11 +486,18 @@ struct PgConnection {
     statements: PreparedStatements,
 }
 
+/// Where the connection's credentials come from.
+enum Credentials {
+    /// `DATABASE_URL`.
+    Url(Secret<String>),
+    /// An RDS-format secret, cached and fetched again when Postgres rejects its password.
+    Secret(Box<CachedSecret<tokio_postgres::Config>>),
+}
+
 /// The Postgres adapter: a lazily opened, self-healing connection and postcall's queries.
 pub struct PgStore {
     config: DatabaseConfig,
-    secrets: Option<SecretsStore>,
-    resolved: Mutex<Option<tokio_postgres::Config>>,
+    credentials: Credentials,
     connection: Mutex<Option<Arc<PgConnection>>>,
 }
 
@@ -504,9 +514,16 @@ impl PgStore {
     /// `DATABASE_SECRET_ARN`.
     pub fn new(config: DatabaseConfig, secrets: Option<SecretsStore>) -> Self {
         Self {
+            credentials: match &config.source {
+                DatabaseSource::Url(url) => Credentials::Url(url.clone()),
+                DatabaseSource::SecretArn(arn) => Credentials::Secret(Box::new(CachedSecret::new(
+                    arn.clone(),
+                    secrets,
+                    |raw| rds_secret_config(raw).map_err(|e| e.to_string()),
+                    DEFAULT_REFETCH_INTERVAL,
+                ))),
+            },
             config,
-            secrets,
-            resolved: Mutex::new(None),
             connection: Mutex::new(None),
         }
     }
@@ -1357,43 +1374,57 @@ impl PgStore {
     }
 
     /// Opens a new connection. On an authentication failure with credentials from Secrets
-    /// Manager, fetches the secret once more (it may have been rotated) and tries again.
+    /// Manager, tries once more with the secret fetched again (it may have been rotated; at
+    /// most one refetch per interval, see [`CachedSecret`]).
     async fn open_client(&self) -> Result<Client, StoreError> {
-        let pg = self.resolve(false).await?;
-        match self.connect(&pg).await {
-            Err(StoreError::Connect { source, .. })
-                if source.code() == Some(&SqlState::INVALID_PASSWORD)
-                    && matches!(self.config.source, DatabaseSource::SecretArn(_)) =>
+        let credentials = match &self.credentials {
+            Credentials::Url(url) => {
+                let pg = tokio_postgres::Config::from_str(url.expose())
+                    .map_err(|_| StoreError::SecretFormat("DATABASE_URL does not parse".into()))?;
+                return self.connect(&self.with_session_settings(pg)).await;
+            }
+            Credentials::Secret(credentials) => credentials,
+        };
+        let used = credentials.get().await?;
+        match self
+            .connect(&self.with_session_settings(used.value.clone()))
+            .await
+        {
+            Err(StoreError::Connect { source, target })
+                if source.code() == Some(&SqlState::INVALID_PASSWORD) =>
             {
-                warn!("postgres rejected the password; fetching the secret again in case it was rotated");
-                let pg = self.resolve(true).await?;
-                self.connect(&pg).await
+                self.retry_with_refetched_secret(
+                    credentials,
+                    &used,
+                    StoreError::Connect { source, target },
+                )
+                .await
             }
             other => other,
         }
     }
 
-    async fn resolve(&self, refresh: bool) -> Result<tokio_postgres::Config, StoreError> {
-        let mut cached = self.resolved.lock().await;
-        if let (Some(pg), false) = (cached.as_ref(), refresh) {
-            return Ok(pg.clone());
-        }
-        let mut pg = match &self.config.source {
-            DatabaseSource::Url(url) => tokio_postgres::Config::from_str(url.expose())
-                .map_err(|_| StoreError::SecretFormat("DATABASE_URL does not parse".into()))?,
-            DatabaseSource::SecretArn(arn) => {
-                let secrets = self.secrets.as_ref().ok_or_else(|| {
-                    StoreError::SecretFormat("no Secrets Manager client to read it".into())
-                })?;
-                rds_secret_config(secrets.fetch_string(arn).await?.expose())?
+    async fn retry_with_refetched_secret(
+        &self,
+        credentials: &CachedSecret<tokio_postgres::Config>,
+        used: &Fetched<tokio_postgres::Config>,
+        rejected: StoreError,
+    ) -> Result<Client, StoreError> {
+        match credentials.after_rejection(used).await? {
+            Some(fresh) => {
+                warn!("postgres rejected the password; trying the secret fetched again in case it was rotated");
+                self.connect(&self.with_session_settings(fresh.value)).await
             }
-        };
+            None => Err(rejected),
+        }
+    }
+
+    fn with_session_settings(&self, mut pg: tokio_postgres::Config) -> tokio_postgres::Config {
         pg.connect_timeout(self.config.connect_timeout);
         if pg.get_application_name().is_none() {
             pg.application_name("postcall");
         }
-        *cached = Some(pg.clone());
-        Ok(pg)
+        pg
     }
 
     async fn connect(&self, pg: &tokio_postgres::Config) -> Result<Client, StoreError> {
@@ -1446,7 +1477,7 @@ impl PgStore {
                 .with_custom_certificate_verifier(Arc::new(AnyCertificate { provider }))
                 .with_no_client_auth(),
             TlsMode::VerifyFull | TlsMode::Disable => builder
-                .with_root_certificates(root_store(self.config.ca_bundle.as_deref())?)
+                .with_root_certificates(root_store(&self.config.ca_bundle)?)
                 .with_no_client_auth(),
         };
         Ok(config)
@@ -1504,25 +1535,50 @@ fn describe(pg: &tokio_postgres::Config) -> String {
     format!("{host}:{port}/{}", pg.get_dbname().unwrap_or(""))
 }
 
-fn root_store(ca_bundle: Option<&Path>) -> Result<rustls::RootCertStore, StoreError> {
+/// The Amazon RDS / Aurora CAs and RDS Proxy's Amazon Trust Services roots, built by
+/// `scripts/update-rds-ca-bundle` (its header names the source and each certificate).
+pub const AWS_RDS_CA_BUNDLE: &str = include_str!("../../certs/aws-rds-ca-bundle.pem");
+
+/// The trust store of a `verify-full` connection.
+///
+/// # Errors
+/// [`StoreError::Tls`] when a PEM file cannot be read or holds no usable certificate.
+pub fn root_store(roots: &CaRoots) -> Result<rustls::RootCertStore, StoreError> {
     use rustls_pki_types::{pem::PemObject, CertificateDer};
-    let mut roots = rustls::RootCertStore::empty();
-    match ca_bundle {
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        Some(path) => {
-            for cert in CertificateDer::pem_file_iter(path)
-                .map_err(|e| StoreError::Tls(format!("read CA bundle {}: {e}", path.display())))?
-            {
-                let cert = cert.map_err(|e| {
-                    StoreError::Tls(format!("parse CA bundle {}: {e}", path.display()))
-                })?;
-                roots
-                    .add(cert)
-                    .map_err(|e| StoreError::Tls(format!("add CA from {}: {e}", path.display())))?;
-            }
+    let mut store = rustls::RootCertStore::empty();
+    let mut add_pem = |certs: Vec<Result<CertificateDer<'static>, _>>, from: &str| {
+        for cert in certs {
+            let cert = cert.map_err(|e: rustls_pki_types::pem::Error| {
+                StoreError::Tls(format!("parse CA bundle {from}: {e}"))
+            })?;
+            store
+                .add(cert)
+                .map_err(|e| StoreError::Tls(format!("add CA from {from}: {e}")))?;
+        }
+        Ok::<_, StoreError>(())
+    };
+    if matches!(roots, CaRoots::AwsRds | CaRoots::AwsRdsAndPublic) {
+        add_pem(
+            CertificateDer::pem_slice_iter(AWS_RDS_CA_BUNDLE.as_bytes()).collect(),
+            "aws-rds (built in)",
+        )?;
+    }
+    if let CaRoots::File(path) = roots {
+        let from = path.display().to_string();
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| StoreError::Tls(format!("read CA bundle {from}: {e}")))?
+            .collect();
+        add_pem(certs, &from)?;
+        if store.is_empty() {
+            return Err(StoreError::Tls(format!(
+                "CA bundle {from} holds no certificate"
+            )));
         }
     }
-    Ok(roots)
+    if matches!(roots, CaRoots::Public | CaRoots::AwsRdsAndPublic) {
+        store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    Ok(store)
 }
 
 /// libpq's `sslmode=require`: encrypt, but accept any certificate. Signatures are still checked
@@ -1737,6 +1793,66 @@ async fn prepare_statements(client: &Client) -> Result<PreparedStatements, tokio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_built_in_rds_bundle_holds_every_region_and_rds_proxys_amazon_roots() {
+        let aws = root_store(&CaRoots::AwsRds).unwrap();
+        let public = root_store(&CaRoots::Public).unwrap();
+        let both = root_store(&CaRoots::AwsRdsAndPublic).unwrap();
+        // 27 regions x (RSA2048, RSA4096, ECC384), the beta and preview roots, and the five
+        // roots RDS Proxy chains to (scripts/update-rds-ca-bundle lists them).
+        assert_eq!(aws.len(), 92);
+        assert_eq!(public.len(), webpki_roots::TLS_SERVER_ROOTS.len());
+        // The Amazon Trust Services roots in our bundle are byte for byte Mozilla's: the part
+        // of the bundle that can be checked against a second source is.
+        let in_public: Vec<_> = aws
+            .roots
+            .iter()
+            .filter(|root| public.roots.iter().any(|p| p.subject == root.subject))
+            .collect();
+        assert_eq!(in_public.len(), 5);
+        for root in in_public {
+            let same = public
+                .roots
+                .iter()
+                .find(|p| p.subject == root.subject)
+                .unwrap();
+            assert_eq!(same.subject_public_key_info, root.subject_public_key_info);
+        }
+        assert_eq!(both.len(), aws.len() + public.len());
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_an_error_naming_it() {
+        let path =
+            std::env::temp_dir().join(format!("postcall-empty-ca-{}.pem", std::process::id()));
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let error = root_store(&CaRoots::File(path.clone()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(&path.display().to_string()), "{error}");
+        let missing = root_store(&CaRoots::File("/nonexistent/ca.pem".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("/nonexistent/ca.pem"), "{missing}");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn ca_roots_parse_names_and_paths() {
+        assert_eq!(CaRoots::parse("aws-rds"), Some(CaRoots::AwsRds));
+        assert_eq!(CaRoots::parse(" Public "), Some(CaRoots::Public));
+        assert_eq!(
+            CaRoots::parse("public,aws-rds"),
+            Some(CaRoots::AwsRdsAndPublic)
+        );
+        assert_eq!(
+            CaRoots::parse("/opt/certs/ca.pem"),
+            Some(CaRoots::File("/opt/certs/ca.pem".into()))
+        );
+        assert_eq!(CaRoots::parse("rds"), None);
+        assert_eq!(CaRoots::parse("ca.pem"), None);
+    }
 
     #[test]
     fn rds_secrets_parse_with_numeric_or_string_ports() {

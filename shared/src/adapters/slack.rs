@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use tokio::sync::Mutex;
 use tracing::warn;
 
 use crate::{
-    adapters::secrets::{SecretError, SecretsStore},
+    adapters::secrets::{CachedSecret, SecretError, SecretsStore, DEFAULT_REFETCH_INTERVAL},
     error::{Classified, ErrorClass},
     secret::Secret,
 };
@@ -51,12 +50,9 @@ pub enum SlackError {
     /// Connecting or sending failed.
     #[error("slack webhook could not be reached")]
     Transport(#[source] reqwest::Error),
-    /// The webhook URL could not be fetched.
+    /// The webhook URL could not be fetched, or the secret holds no usable URL.
     #[error("fetch the slack webhook url")]
     Secret(#[from] SecretError),
-    /// The secret holds no usable URL.
-    #[error("the slack webhook secret holds no https URL")]
-    BadSecret,
 }
 
 impl Classified for SlackError {
@@ -66,8 +62,7 @@ impl Classified for SlackError {
             | SlackError::Server { .. }
             | SlackError::Timeout(_)
             | SlackError::Transport(_)
-            | SlackError::Secret(_)
-            | SlackError::BadSecret => ErrorClass::Transient,
+            | SlackError::Secret(_) => ErrorClass::Transient,
             SlackError::Rejected { .. } => ErrorClass::Permanent,
         }
     }
@@ -79,7 +74,7 @@ impl Classified for SlackError {
             SlackError::Rejected { .. } => "SlackRejected",
             SlackError::Timeout(_) => "SlackTimeout",
             SlackError::Transport(_) => "SlackTransport",
-            SlackError::Secret(_) | SlackError::BadSecret => "SlackWebhookSecret",
+            SlackError::Secret(_) => "SlackWebhookSecret",
         }
     }
 }
@@ -88,9 +83,14 @@ impl Classified for SlackError {
 #[derive(Debug)]
 pub struct SlackWebhook {
     http: reqwest::Client,
-    source: WebhookSource,
-    secrets: Option<SecretsStore>,
-    url: Mutex<Option<Secret<String>>>,
+    url: WebhookUrl,
+}
+
+/// The URL as the client holds it: given, or cached from Secrets Manager.
+#[derive(Debug)]
+enum WebhookUrl {
+    Plain(Secret<String>),
+    Cached(CachedSecret<Secret<String>>),
 }
 
 impl SlackWebhook {
@@ -109,12 +109,16 @@ impl SlackWebhook {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| SlackError::Transport(e.without_url()))?;
-        Ok(Self {
-            http,
-            source,
-            secrets,
-            url: Mutex::new(None),
-        })
+        let url = match source {
+            WebhookSource::Url(url) => WebhookUrl::Plain(url),
+            WebhookSource::SecretArn(arn) => WebhookUrl::Cached(CachedSecret::new(
+                arn,
+                secrets,
+                url_from_secret,
+                DEFAULT_REFETCH_INTERVAL,
+            )),
+        };
+        Ok(Self { http, url })
     }
 
     /// Posts one payload. A 403/404 with the URL from Secrets Manager fetches it once more (it
@@ -129,24 +133,34 @@ impl SlackWebhook {
         timeout: Duration,
     ) -> Result<(), SlackError> {
         let body = payload.to_string();
-        match self.post_once(&body, timeout, false).await {
-            Err(SlackError::Rejected {
-                status: 403 | 404, ..
-            }) if matches!(self.source, WebhookSource::SecretArn(_)) => {
-                warn!("slack refused the webhook; fetching its url again in case it was rotated");
-                self.post_once(&body, timeout, true).await
+        match &self.url {
+            WebhookUrl::Plain(url) => self.post_once(url, &body, timeout).await,
+            WebhookUrl::Cached(cached) => {
+                let used = cached.get().await?;
+                match self.post_once(&used.value, &body, timeout).await {
+                    Err(
+                        refused @ SlackError::Rejected {
+                            status: 403 | 404, ..
+                        },
+                    ) => match cached.after_rejection(&used).await? {
+                        Some(fresh) => {
+                            warn!("slack refused the webhook; trying its url fetched again in case it was rotated");
+                            self.post_once(&fresh.value, &body, timeout).await
+                        }
+                        None => Err(refused),
+                    },
+                    other => other,
+                }
             }
-            other => other,
         }
     }
 
     async fn post_once(
         &self,
+        url: &Secret<String>,
         body: &str,
         timeout: Duration,
-        refresh: bool,
     ) -> Result<(), SlackError> {
-        let url = self.url(refresh).await?;
         let response = self
             .http
             .post(url.expose())
@@ -179,27 +193,9 @@ impl SlackWebhook {
             }),
         }
     }
-
-    async fn url(&self, refresh: bool) -> Result<Secret<String>, SlackError> {
-        match &self.source {
-            WebhookSource::Url(url) => Ok(url.clone()),
-            WebhookSource::SecretArn(arn) => {
-                let mut cached = self.url.lock().await;
-                if let (Some(url), false) = (cached.as_ref(), refresh) {
-                    return Ok(url.clone());
-                }
-                let secrets = self.secrets.as_ref().ok_or(SlackError::BadSecret)?;
-                let raw = secrets.fetch_string(arn).await?;
-                let url = url_from_secret(raw.expose()).ok_or(SlackError::BadSecret)?;
-                let url = Secret::new(url);
-                *cached = Some(url.clone());
-                Ok(url)
-            }
-        }
-    }
 }
 
-fn url_from_secret(raw: &str) -> Option<String> {
+fn url_from_secret(raw: &str) -> Result<Secret<String>, String> {
     let url = serde_json::from_str::<serde_json::Value>(raw)
         .ok()
         .and_then(|v| {
@@ -208,7 +204,11 @@ fn url_from_secret(raw: &str) -> Option<String> {
                 .find_map(|k| v.get(*k)?.as_str().map(str::to_owned))
         })
         .unwrap_or_else(|| raw.trim().to_owned());
-    crate::secret::is_https_or_loopback(&url).then_some(url)
+    if crate::secret::is_https_or_loopback(&url) {
+        Ok(Secret::new(url))
+    } else {
+        Err("holds no https webhook URL (plain, or JSON with webhook_url)".into())
+    }
 }
 
 fn transport(error: reqwest::Error, timeout: Duration) -> SlackError {
@@ -257,26 +257,32 @@ mod tests {
         assert!(slack.posts().is_empty(), "the post went nowhere else");
     }
 
+    fn url(raw: &str) -> Option<String> {
+        url_from_secret(raw).ok().map(|url| url.expose().clone())
+    }
+
     #[test]
     fn a_secret_with_a_plain_http_url_to_another_host_is_refused() {
-        assert_eq!(
-            url_from_secret("http://hooks.slack.com/services/T/B/X"),
-            None
-        );
-        assert!(url_from_secret("http://127.0.0.1:9000/services/T/B/X").is_some());
+        assert_eq!(url("http://hooks.slack.com/services/T/B/X"), None);
+        assert!(url("http://127.0.0.1:9000/services/T/B/X").is_some());
     }
 
     #[test]
     fn webhook_urls_are_read_from_plain_or_json_secrets() {
         assert_eq!(
-            url_from_secret("https://hooks.slack.com/services/T/B/X\n").as_deref(),
+            url("https://hooks.slack.com/services/T/B/X\n").as_deref(),
             Some("https://hooks.slack.com/services/T/B/X")
         );
         assert_eq!(
-            url_from_secret(r#"{"webhook_url":"https://hooks.slack.com/x"}"#).as_deref(),
+            url(r#"{"webhook_url":"https://hooks.slack.com/x"}"#).as_deref(),
             Some("https://hooks.slack.com/x")
         );
-        assert_eq!(url_from_secret("not a url"), None);
+        assert_eq!(url("not a url"), None);
+        let refused = url_from_secret("http://hooks.example.com/secret-path").unwrap_err();
+        assert!(
+            !refused.contains("secret-path"),
+            "the reason quotes none of the value"
+        );
     }
 
     #[test]

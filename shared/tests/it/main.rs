@@ -9,6 +9,7 @@ mod analyzer;
 mod backfill;
 mod bridge;
 mod dashboard;
+mod database_cluster;
 mod helpers;
 mod llm;
 mod migrations;

@@ -3,10 +3,13 @@
 use std::sync::{Arc, Mutex};
 
 use postcall::{
-    adapters::{postgres::PgStore, secrets::SecretsStore},
+    adapters::{
+        postgres::PgStore,
+        secrets::{CachedSecret, SecretsStore},
+    },
     config::{DatabaseConfig, DatabaseSource},
     domain::CallId,
-    error::cause_chain,
+    error::{cause_chain, Classified as _},
 };
 
 use crate::helpers::*;
@@ -140,4 +143,90 @@ async fn a_database_password_never_reaches_logs_or_errors() {
     let logs = logs.text();
     assert!(logs.contains("record failed"), "logs were captured: {logs}");
     assert!(!logs.contains(SENTINEL), "logs show the password: {logs}");
+}
+
+fn plain(raw: &str) -> Result<String, String> {
+    let value = raw.trim();
+    if value.is_empty() {
+        Err("empty".into())
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+#[tokio::test]
+async fn a_cached_secret_refetches_once_per_interval_and_shares_a_newer_value() {
+    let client = aws_sdk_secretsmanager::Client::new(&aws_config().await);
+    let (name, arn) = new_secret(&client, "postcall/cached", "v1").await;
+    let put = |value: &'static str| {
+        let (client, name) = (client.clone(), name.clone());
+        async move {
+            client
+                .put_secret_value()
+                .secret_id(name)
+                .secret_string(value)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let cached = CachedSecret::new(
+        arn.clone(),
+        Some(SecretsStore::new(client.clone())),
+        plain,
+        std::time::Duration::from_secs(300),
+    );
+    let first = cached.get().await.unwrap();
+    assert_eq!(first.value, "v1");
+    put("v2").await;
+    // Kept: no rejection, no fetch.
+    assert_eq!(cached.get().await.unwrap().value, "v1");
+    // The first rejection fetches again at once, whatever the interval.
+    let second = cached.after_rejection(&first).await.unwrap().unwrap();
+    assert_eq!(second.value, "v2");
+    // A request that still held v1 when it was rejected gets v2 without another fetch.
+    put("v3").await;
+    assert_eq!(
+        cached.after_rejection(&first).await.unwrap().unwrap().value,
+        "v2"
+    );
+    // v2 rejected within the interval: held off, the caller reports its rejection.
+    assert!(cached.after_rejection(&second).await.unwrap().is_none());
+    assert_eq!(cached.get().await.unwrap().value, "v2");
+
+    // With no interval every rejection fetches.
+    let eager = CachedSecret::new(
+        arn,
+        Some(SecretsStore::new(client.clone())),
+        plain,
+        std::time::Duration::ZERO,
+    );
+    let v3 = eager.get().await.unwrap();
+    put("v4").await;
+    let v4 = eager.after_rejection(&v3).await.unwrap().unwrap();
+    put("v5").await;
+    assert_eq!(
+        eager.after_rejection(&v4).await.unwrap().unwrap().value,
+        "v5"
+    );
+}
+
+#[tokio::test]
+async fn an_unusable_secret_is_an_error_that_names_it_and_quotes_none_of_it() {
+    let client = aws_sdk_secretsmanager::Client::new(&aws_config().await);
+    let (_, arn) = new_secret(&client, "postcall/unusable", "   ").await;
+    let cached = CachedSecret::new(
+        arn.clone(),
+        Some(SecretsStore::new(client)),
+        |_raw: &str| Err::<String, _>(format!("not {}", "what was expected")),
+        std::time::Duration::ZERO,
+    );
+    let error = cached.get().await.unwrap_err();
+    assert_eq!(error.code(), "SecretFormat");
+    assert!(error.to_string().contains(&arn), "{error}");
+    let without_client = CachedSecret::new(arn, None, plain, std::time::Duration::ZERO);
+    assert_eq!(
+        without_client.get().await.unwrap_err().code(),
+        "SecretFetch"
+    );
 }

@@ -14,11 +14,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
-use tokio::{sync::Mutex, time::Instant};
 use tracing::warn;
 
 use crate::{
-    adapters::secrets::{SecretError, SecretsStore},
+    adapters::secrets::{CachedSecret, SecretError, SecretsStore},
     config::{TokenSource, DASHBOARD_TOKEN_MIN_CHARS},
     error::{Classified, ErrorClass},
     secret::Secret,
@@ -30,43 +29,33 @@ pub const SESSION_COOKIE: &str = "postcall_session";
 /// The token could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
-    /// Secrets Manager failed (network, AccessDenied, not found).
+    /// Secrets Manager failed (network, AccessDenied, not found), or the secret holds no usable
+    /// token.
     #[error("read the dashboard token")]
     Secret(#[from] SecretError),
-    /// The secret holds no usable token.
-    #[error(
-        "secret {arn} holds no dashboard token of at least {DASHBOARD_TOKEN_MIN_CHARS} characters"
-    )]
-    BadSecret {
-        /// The secret's ARN.
-        arn: String,
-    },
 }
 
 impl Classified for AccessError {
     fn class(&self) -> ErrorClass {
-        // Both are fixed by a deploy or a corrected secret; the next request then succeeds.
+        // Fixed by a deploy or a corrected secret; the next request then succeeds.
         match self {
-            AccessError::Secret(_) | AccessError::BadSecret { .. } => ErrorClass::Transient,
+            AccessError::Secret(_) => ErrorClass::Transient,
         }
     }
 
     fn code(&self) -> &'static str {
         match self {
-            AccessError::Secret(_) => "SecretFetch",
-            AccessError::BadSecret { .. } => "SecretFormat",
+            AccessError::Secret(inner) => inner.code(),
         }
     }
 }
 
-/// The dashboard's bearer token: given, or fetched from Secrets Manager on first use and kept.
-pub(crate) struct TokenStore {
-    source: TokenSource,
-    secrets: Option<SecretsStore>,
-    /// A token fetched from Secrets Manager that failed to match is fetched again (it may have
-    /// been rotated) at most this often, so wrong tokens cannot drive calls to Secrets Manager.
-    refetch_after: Duration,
-    cached: Mutex<Option<(Secret<String>, Instant)>>,
+/// The dashboard's bearer token: given, or from Secrets Manager (fetched on first use, kept, and
+/// fetched again when a presented credential does not match, at most once per
+/// `refetch_after`, so wrong tokens cannot drive calls to Secrets Manager).
+pub(crate) enum TokenStore {
+    Given(Secret<String>),
+    Cached(CachedSecret<Secret<String>>),
 }
 
 impl TokenStore {
@@ -75,65 +64,57 @@ impl TokenStore {
         secrets: Option<SecretsStore>,
         refetch_after: Duration,
     ) -> Self {
-        Self {
-            source,
-            secrets,
-            refetch_after,
-            cached: Mutex::new(None),
+        match source {
+            TokenSource::Token(token) => Self::Given(token),
+            TokenSource::SecretArn(arn) => Self::Cached(CachedSecret::new(
+                arn,
+                secrets,
+                token_from_secret,
+                refetch_after,
+            )),
         }
     }
 
     /// The current token when `check` accepts it. A token from Secrets Manager that does not
-    /// pass is fetched again (at most every `refetch_after`) and checked once more, so a
-    /// rotation is picked up without a redeploy.
+    /// pass is fetched again (see [`CachedSecret::after_rejection`]) and checked once more, so
+    /// a rotation is picked up without a redeploy.
     pub(crate) async fn matching_token(
         &self,
         check: impl Fn(&[u8]) -> bool,
     ) -> Result<Option<Secret<String>>, AccessError> {
-        let arn = match &self.source {
-            TokenSource::Token(token) => {
+        let cached = match self {
+            Self::Given(token) => {
                 return Ok(check(token.expose().as_bytes()).then(|| token.clone()))
             }
-            TokenSource::SecretArn(arn) => arn,
+            Self::Cached(cached) => cached,
         };
-        let mut cached = self.cached.lock().await;
-        if let Some((token, fetched_at)) = cached.as_ref() {
-            if check(token.expose().as_bytes()) {
-                return Ok(Some(token.clone()));
-            }
-            if fetched_at.elapsed() < self.refetch_after {
-                return Ok(None);
-            }
+        let used = cached.get().await?;
+        if check(used.value.expose().as_bytes()) {
+            return Ok(Some(used.value));
         }
-        let token = self.fetch(arn).await?;
-        let matched = check(token.expose().as_bytes()).then(|| token.clone());
-        if cached.is_some() {
-            warn!("a presented dashboard credential did not match; fetched the token again in case it was rotated");
+        match cached.after_rejection(&used).await? {
+            Some(fresh) => {
+                warn!("a presented dashboard credential did not match; checking it against the token fetched again in case it was rotated");
+                Ok(check(fresh.value.expose().as_bytes()).then_some(fresh.value))
+            }
+            None => Ok(None),
         }
-        *cached = Some((token, Instant::now()));
-        Ok(matched)
-    }
-
-    async fn fetch(&self, arn: &str) -> Result<Secret<String>, AccessError> {
-        let bad = || AccessError::BadSecret {
-            arn: arn.to_owned(),
-        };
-        let secrets = self.secrets.as_ref().ok_or_else(bad)?;
-        let raw = secrets.fetch_string(arn).await?;
-        token_from_secret(raw.expose())
-            .map(Secret::new)
-            .ok_or_else(bad)
     }
 }
 
 /// The token in a secret: plain text, or JSON with `token`.
-fn token_from_secret(raw: &str) -> Option<String> {
+fn token_from_secret(raw: &str) -> Result<Secret<String>, String> {
     let token = serde_json::from_str::<serde_json::Value>(raw)
         .ok()
         .and_then(|v| v.get("token")?.as_str().map(str::to_owned))
         .unwrap_or_else(|| raw.to_owned());
     let token = token.trim().to_owned();
-    (token.chars().count() >= DASHBOARD_TOKEN_MIN_CHARS).then_some(token)
+    if token.chars().count() < DASHBOARD_TOKEN_MIN_CHARS {
+        return Err(format!(
+            "holds no dashboard token of at least {DASHBOARD_TOKEN_MIN_CHARS} characters (plain, or JSON with token)"
+        ));
+    }
+    Ok(Secret::new(token))
 }
 
 /// Compares two secrets in time that depends on neither: both are hashed to 32 bytes first (so
@@ -370,16 +351,20 @@ mod tests {
 
     #[test]
     fn tokens_are_read_from_plain_or_json_secrets() {
+        let token = |raw: &str| token_from_secret(raw).ok().map(|t| t.expose().clone());
         assert_eq!(
-            token_from_secret("  0123456789abcdef0123\n").as_deref(),
+            token("  0123456789abcdef0123\n").as_deref(),
             Some("0123456789abcdef0123")
         );
         assert_eq!(
-            token_from_secret(r#"{"token":"0123456789abcdef0123"}"#).as_deref(),
+            token(r#"{"token":"0123456789abcdef0123"}"#).as_deref(),
             Some("0123456789abcdef0123")
         );
-        assert_eq!(token_from_secret("short"), None);
-        assert_eq!(token_from_secret(r#"{"token":""}"#), None);
+        assert_eq!(token("short"), None);
+        assert_eq!(token(r#"{"token":""}"#), None);
+        assert!(!token_from_secret("shortsecret")
+            .unwrap_err()
+            .contains("shortsecret"));
     }
 
     #[tokio::test]
