@@ -70,11 +70,44 @@ check(
     "the analyzer's event source must keep ScalingConfig.MaximumConcurrency",
 )
 
-# 2. Only the functions that reach Postgres may join a VPC (and so get SAM's VPC access policy).
-for function in ["AnalyzerFunction", "NotifierFunction", "BackfillFunction", "DashboardFunction"]:
+# 2. Only the functions that reach Postgres may join a VPC, and their roles get the VPC access
+#    policy only when subnets are set. SAM attaches it to a role it generates whenever VpcConfig
+#    is present (even as an If that yields no VPC), so these four use roles of the template's
+#    own whose ManagedPolicyArns carry the policy inside an If on HasVpc.
+VPC_POLICY = "service-role/AWSLambdaVPCAccessExecutionRole"
+
+
+def vpc_policy_only_if_has_vpc(arns):
+    """Every mention of the VPC policy sits in the true branch of an Fn::If on HasVpc."""
+    for arn in arns or []:
+        if VPC_POLICY not in str(arn):
+            continue
+        if not (isinstance(arn, dict) and list(arn) == ["Fn::If"] and arn["Fn::If"][0] == "HasVpc"):
+            return False
+        if VPC_POLICY in str(arn["Fn::If"][2]):
+            return False
+    return True
+
+
+for function, role in [
+    ("AnalyzerFunction", "AnalyzerRole"),
+    ("NotifierFunction", "NotifierRole"),
+    ("BackfillFunction", "BackfillRole"),
+    ("DashboardFunction", "DashboardRole"),
+]:
+    props = resources.get(function, {}).get("Properties", {})
     check(
-        "VpcConfig" in resources.get(function, {}).get("Properties", {}),
+        "VpcConfig" in props,
         f"{function} reaches Postgres and must take VpcConfig when subnets are set",
+    )
+    check(
+        props.get("Role") == {"Fn::GetAtt": [role, "Arn"]} and f"{function}Role" not in resources,
+        f"{function} must run as {role}, not a role SAM generates (SAM would attach the VPC policy)",
+    )
+    arns = resources.get(role, {}).get("Properties", {}).get("ManagedPolicyArns")
+    check(
+        VPC_POLICY in str(arns) and vpc_policy_only_if_has_vpc(arns),
+        f"{role} must get {VPC_POLICY} only under HasVpc",
     )
 bridge_role = resources.get("BridgeFunctionRole", {}).get("Properties", {})
 check(
@@ -96,7 +129,7 @@ check(
     mentions(topic.get("KmsMasterKeyId"), "HotLeadsTopicKmsKeyId"),
     "HotLeadsTopic must set KmsMasterKeyId",
 )
-analyzer_role = resources.get("AnalyzerFunctionRole", {}).get("Properties", {})
+analyzer_role = resources.get("AnalyzerRole", {}).get("Properties", {})
 check(
     mentions(analyzer_role.get("Policies"), "kms:GenerateDataKey")
     and mentions(analyzer_role.get("Policies"), "HasCustomerKmsKey"),
