@@ -7,7 +7,9 @@
 //! a batch's failures stay in the queue and come back after the visibility timeout; a failed
 //! notifier invocation is retried twice, then its message counts as dead-lettered. Faults: LLM
 //! 429 with Retry-After, 500, timeout, malformed JSON, garbage content and cut (`length`)
-//! replies; the analyzer's Postgres connections killed at random; Slack 429, 500 and slow
+//! replies; the analyzer's Postgres connections killed at random; the bridge's NATS connection
+//! cut; SQS `SendMessageBatch` entries failed and SNS publishes refused after the upsert (a
+//! proxy in front of the emulator, postcall-testkit's AwsFaultProxy); Slack 429, 500 and slow
 //! answers; duplicate NATS publishes and duplicate SNS deliveries; poison bodies; a 1 MB
 //! transcript. The report: calls in, Analytics rows, rows that differ from a fault-free analysis,
 //! dead-lettered messages by reason, Slack posts per hot call, LLM requests per call, and the
@@ -34,7 +36,9 @@ use postcall::{
         notify::{notify, NotifierDeps},
     },
 };
-use postcall_testkit::{Fault, MockLlm, MockLlmOptions, MockSlack, SlackReply};
+use postcall_testkit::{
+    AwsFaultProxy, AwsFaults, Fault, MockLlm, MockLlmOptions, MockSlack, SlackReply, TcpProxy,
+};
 use serde::Serialize;
 use tokio_postgres::NoTls;
 
@@ -77,6 +81,18 @@ pub struct SoakReport {
     pub llm_requests_per_call: f64,
     /// Postgres connections killed.
     pub connections_killed: usize,
+    /// Bridge runs until the stream was drained, and those that ended in an error.
+    pub bridge_runs: usize,
+    /// Bridge runs that returned an error (NATS unreachable mid-run).
+    pub bridge_run_errors: usize,
+    /// The bridge's NATS connections cut.
+    pub nats_connections_cut: usize,
+    /// `SendMessageBatch` entries the proxy reported failed.
+    pub sqs_batch_entries_failed: usize,
+    /// SNS publishes refused (500) after the upsert, and the calls they were for.
+    pub sns_publishes_refused: usize,
+    /// Calls whose hot-lead publish was refused at least once.
+    pub calls_with_refused_publish: usize,
     /// Analyzer invocations, and those that failed as a whole.
     pub analyzer_invocations: usize,
     /// Analyzer invocations that returned an error.
@@ -133,6 +149,23 @@ pub async fn run(options: SoakOptions) -> anyhow::Result<()> {
             "soak failed: {} calls lost, {} hot calls not posted exactly once",
             report.lost_calls.len(),
             report.hot_calls_not_posted_once.len()
+        );
+    }
+    // A soak whose faults never fired proves nothing.
+    let idle: Vec<&str> = [
+        ("Postgres connection kills", report.connections_killed),
+        ("NATS connection cuts", report.nats_connections_cut),
+        ("SQS batch entry failures", report.sqs_batch_entries_failed),
+        ("SNS publish refusals", report.sns_publishes_refused),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n == 0)
+    .map(|(name, _)| name)
+    .collect();
+    if !idle.is_empty() {
+        bail!(
+            "soak failed: no faults were injected at: {}",
+            idle.join(", ")
         );
     }
     Ok(())
@@ -254,13 +287,47 @@ async fn soak(
     })
     .await?;
     let slack = MockSlack::start().await?;
+    // SQS and SNS as the bridge and the analyzer see them: every fourth SendMessageBatch loses
+    // its last entry, and every eighth call's first three publishes (the SDK's whole retry
+    // budget) are refused, so its first delivery fails after the upsert.
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL")?;
+    let aws_faults = AwsFaultProxy::start(
+        &endpoint,
+        AwsFaults {
+            fail_batch_entry_every: Some(4),
+            fail_publish_every: Some(8),
+            fail_publish_attempts: 3,
+        },
+    )
+    .await?;
+    // Loaded rather than copied from `aws`: an endpoint set on a copied SdkConfig loses to
+    // AWS_ENDPOINT_URL in the environment, one given to the loader wins.
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(aws_faults.endpoint_url());
+    if let Some(timeouts) = aws.timeout_config() {
+        loader = loader.timeout_config(timeouts.clone());
+    }
+    let faulty_aws = loader.load().await;
 
-    // --- NATS → bridge → SQS -----------------------------------------------------------------
+    // --- NATS → bridge → SQS, the bridge's connection cut now and then -------------------------
     let nats_url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let nats_addr = nats_url
+        .rsplit("://")
+        .next()
+        .and_then(|hostport| {
+            std::net::ToSocketAddrs::to_socket_addrs(hostport)
+                .ok()?
+                .next()
+        })
+        .with_context(|| format!("NATS_URL {nats_url} is not host:port"))?;
+    let nats_proxy = Arc::new(TcpProxy::start(nats_addr).await?);
     let stream = format!("SOAK_{run_id}");
     let subject = format!("soak.call.completed.{run_id}");
     let bridge_vars = HashMap::from([
-        ("NATS_URL", nats_url.clone()),
+        ("NATS_URL", format!("nats://{}", nats_proxy.addr())),
+        // A message whose ack was lost with a cut connection comes back soon.
+        ("NATS_ACK_WAIT_MS", "1500".into()),
+        ("BRIDGE_NAK_DELAY_MS", "200".into()),
         ("NATS_STREAM", stream.clone()),
         ("NATS_SUBJECT", subject.clone()),
         ("NATS_CONSUMER", format!("soak-{run_id}")),
@@ -270,7 +337,7 @@ async fn soak(
     ]);
     let bridge_config = BridgeConfig::from_lookup(&|k: &str| bridge_vars.get(k).cloned())
         .context("bridge config")?;
-    let bridge = BridgeDeps::new(bridge_config, &aws);
+    let bridge = BridgeDeps::new(bridge_config, &faulty_aws);
     // The first drain creates the stream and the consumer.
     drain(
         &bridge.source,
@@ -303,15 +370,47 @@ async fn soak(
             report.poison_bodies += 1;
         }
     }
-    let bridged = drain(
-        &bridge.source,
-        &bridge.queue,
-        bridge.dead_letters.as_ref(),
-        &bridge.config,
-        None,
-    )
-    .await?;
-    tracing::info!(?bridged, "bridge drained");
+    // The bridge runs as its schedule would run it, again and again until nothing is pending,
+    // while its connection is cut every 2 s (a run stops at a failed SendMessageBatch entry,
+    // whose message comes back after the nak delay).
+    let cuts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let cutter = {
+        let (proxy, cuts) = (Arc::clone(&nats_proxy), Arc::clone(&cuts));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(2_000)).await;
+                cuts.fetch_add(proxy.cut_all(), std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+    };
+    let bridge_until =
+        Instant::now() + Duration::from_secs(if calls_wanted <= 200 { 60 } else { 300 });
+    loop {
+        report.bridge_runs += 1;
+        match drain(
+            &bridge.source,
+            &bridge.queue,
+            bridge.dead_letters.as_ref(),
+            &bridge.config,
+            None,
+        )
+        .await
+        {
+            Ok(run) if run.pending == 0 && run.forwarded + run.failed + run.invalid == 0 => break,
+            Ok(_) => {}
+            Err(e) => {
+                report.bridge_run_errors += 1;
+                tracing::info!(error = %e, "bridge run failed; the next run goes on");
+            }
+        }
+        if Instant::now() > bridge_until {
+            tracing::warn!("the bridge did not drain the stream in time");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cutter.abort();
+    report.nats_connections_cut = cuts.load(std::sync::atomic::Ordering::SeqCst);
     let _ = jetstream.delete_stream(&stream).await;
 
     // --- the analyzer, with its connections killed now and then ------------------------------
@@ -328,7 +427,7 @@ async fn soak(
     ]);
     let analyzer_config = AnalyzerConfig::from_lookup(&|k: &str| analyzer_vars.get(k).cloned())
         .context("analyzer config")?;
-    let analyzer = AnalyzerDeps::new(analyzer_config, &aws).await?;
+    let analyzer = AnalyzerDeps::new(analyzer_config, &faulty_aws).await?;
     let killer = {
         let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
         tokio::spawn(connection);
@@ -540,6 +639,10 @@ async fn soak(
         .filter(|(_, n)| *n != 1)
         .collect();
     report.llm_requests = llm.request_count();
+    let injected = aws_faults.counts();
+    report.sqs_batch_entries_failed = injected.batch_entries_failed;
+    report.sns_publishes_refused = injected.publishes_refused;
+    report.calls_with_refused_publish = injected.calls_with_refused_publishes;
     report.llm_requests_per_call = report.llm_requests as f64 / report.calls.max(1) as f64;
     latencies.sort_by(f64::total_cmp);
     let at = |p: f64| {
@@ -687,6 +790,9 @@ fn render(r: &SoakReport) -> String {
          LLM requests                   {llm} ({per:.2} per call)\n\
          analyzer invocations           {inv} ({inv_err} failed as a whole)\n\
          Postgres connections killed    {killed}\n\
+         NATS connections cut           {cut} ({runs} bridge runs, {run_err} ended in an error)\n\
+         SQS batch entries failed       {entries}\n\
+         SNS publishes refused          {refused} ({refused_calls} calls)\n\
          publish → row latency          p50 {p50:.2} s, p95 {p95:.2} s\n\
          wall time                      {wall:.1} s",
         calls = r.calls,
@@ -703,6 +809,12 @@ fn render(r: &SoakReport) -> String {
         inv = r.analyzer_invocations,
         inv_err = r.analyzer_invocation_errors,
         killed = r.connections_killed,
+        cut = r.nats_connections_cut,
+        runs = r.bridge_runs,
+        run_err = r.bridge_run_errors,
+        entries = r.sqs_batch_entries_failed,
+        refused = r.sns_publishes_refused,
+        refused_calls = r.calls_with_refused_publish,
         p50 = r.latency_p50_s,
         p95 = r.latency_p95_s,
         wall = r.wall_s,
