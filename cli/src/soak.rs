@@ -9,8 +9,8 @@
 //! 429 with Retry-After, 500, timeout, malformed JSON, garbage content and cut (`length`)
 //! replies; the analyzer's Postgres connections killed at random; the bridge's NATS connection
 //! cut; SQS `SendMessageBatch` entries failed and SNS publishes refused after the upsert (a
-//! proxy in front of the emulator, postcall-testkit's AwsFaultProxy); Slack 429, 500 and slow
-//! answers; duplicate NATS publishes and duplicate SNS deliveries; poison bodies; a 1 MB
+//! proxy in front of the emulator, postcall-testkit's AwsFaultProxy); Slack 429, 500, slow
+//! answers and timeouts; duplicate NATS publishes and duplicate SNS deliveries; poison bodies; a 1 MB
 //! transcript. The report: calls in, Analytics rows, rows that differ from a fault-free analysis,
 //! dead-lettered messages by reason, Slack posts per hot call, LLM requests per call, and the
 //! p95 latency from publish to stored row. `--quick` fails on a lost call or a hot call not
@@ -71,6 +71,9 @@ pub struct SoakReport {
     pub dead_lettered: HashMap<String, usize>,
     /// Calls neither analysed nor dead-lettered: lost.
     pub lost_calls: Vec<String>,
+    /// Calls whose hot-lead message failed every notifier attempt, and how often each was
+    /// posted all the same (by another delivery of its message).
+    pub notifier_exhausted_calls: Vec<String>,
     /// Hot calls (rows marked hot).
     pub hot_calls: usize,
     /// Hot calls posted to Slack other than exactly once.
@@ -93,6 +96,9 @@ pub struct SoakReport {
     pub sns_publishes_refused: usize,
     /// Calls whose hot-lead publish was refused at least once.
     pub calls_with_refused_publish: usize,
+    /// Calls whose hot lead reached SNS more than once, with how often (the analyzer's one
+    /// duplicate window: a publish SNS took whose answer was lost).
+    pub calls_published_more_than_once: Vec<(String, usize)>,
     /// Analyzer invocations, and those that failed as a whole.
     pub analyzer_invocations: usize,
     /// Analyzer invocations that returned an error.
@@ -502,6 +508,7 @@ async fn soak(
     let notifier_vars = HashMap::from([
         ("DATABASE_URL", url.to_owned()),
         ("SLACK_WEBHOOK_URL", slack.webhook_url()),
+        ("SLACK_TIMEOUT_MS", "500".into()),
         ("DEAD_LETTER_QUEUE_URL", notifier_dlq.clone()),
     ]);
     let notifier_config = NotifierConfig::from_lookup(&|k: &str| notifier_vars.get(k).cloned())
@@ -514,6 +521,8 @@ async fn soak(
                 retry_after_secs: 0,
             },
             3 => SlackReply::Status(500, "internal_error".into()),
+            // Longer than SLACK_TIMEOUT_MS: the notifier times out, nothing was posted.
+            4 => SlackReply::Stall(Duration::from_millis(1_500)),
             5 => SlackReply::Slow(Duration::from_millis(50)),
             _ => SlackReply::Ok,
         });
@@ -533,10 +542,14 @@ async fn soak(
             let body = message.body().unwrap_or_default();
             // Every fifth message is delivered twice (SNS delivers at least once).
             let deliveries = if k % 5 == 0 { 2 } else { 1 };
-            let mut ok = true;
+            // The two deliveries of a duplicated message are two invocations, each with its own
+            // retries; once either has posted, the other's next retry finds the call sent. So
+            // the message is done when either succeeded (requiring both would dead-letter a
+            // message whose call was posted).
+            let mut ok = false;
             for _ in 0..deliveries {
                 let event = sns_event(body)?;
-                ok &= notify(&notifier, LambdaEvent::new(event, Context::default()))
+                ok |= notify(&notifier, LambdaEvent::new(event, Context::default()))
                     .await
                     .is_ok();
             }
@@ -546,6 +559,14 @@ async fn soak(
             // Lambda's async invoke: two retries, then the OnFailure destination.
             if ok || *tries >= 3 {
                 notifier_dead += usize::from(!ok);
+                if !ok {
+                    if let Some(call) = serde_json::from_str::<serde_json::Value>(body)
+                        .ok()
+                        .and_then(|sns| call_id_of(sns["Message"].as_str()?))
+                    {
+                        report.notifier_exhausted_calls.push(call);
+                    }
+                }
                 sqs.delete_message()
                     .queue_url(&leads_queue)
                     .receipt_handle(message.receipt_handle().unwrap_or_default())
@@ -643,6 +664,7 @@ async fn soak(
     report.sqs_batch_entries_failed = injected.batch_entries_failed;
     report.sns_publishes_refused = injected.publishes_refused;
     report.calls_with_refused_publish = injected.calls_with_refused_publishes;
+    report.calls_published_more_than_once = injected.calls_published_more_than_once;
     report.llm_requests_per_call = report.llm_requests as f64 / report.calls.max(1) as f64;
     latencies.sort_by(f64::total_cmp);
     let at = |p: f64| {
@@ -792,7 +814,7 @@ fn render(r: &SoakReport) -> String {
          Postgres connections killed    {killed}\n\
          NATS connections cut           {cut} ({runs} bridge runs, {run_err} ended in an error)\n\
          SQS batch entries failed       {entries}\n\
-         SNS publishes refused          {refused} ({refused_calls} calls)\n\
+         SNS publishes refused          {refused} ({refused_calls} calls); hot leads published more than once: {published_twice}\n\
          publish → row latency          p50 {p50:.2} s, p95 {p95:.2} s\n\
          wall time                      {wall:.1} s",
         calls = r.calls,
@@ -815,6 +837,7 @@ fn render(r: &SoakReport) -> String {
         entries = r.sqs_batch_entries_failed,
         refused = r.sns_publishes_refused,
         refused_calls = r.calls_with_refused_publish,
+        published_twice = r.calls_published_more_than_once.len(),
         p50 = r.latency_p50_s,
         p95 = r.latency_p95_s,
         wall = r.wall_s,

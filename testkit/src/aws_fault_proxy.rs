@@ -39,10 +39,12 @@ pub struct AwsFaults {
 struct State {
     batches: usize,
     publish_calls: HashMap<String, u32>,
+    /// Publishes passed on to the emulator, per call.
+    forwarded: HashMap<String, usize>,
 }
 
 /// What the proxy has done so far.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct AwsFaultCounts {
     /// `SendMessageBatch` entries reported failed.
     pub batch_entries_failed: usize,
@@ -50,6 +52,10 @@ pub struct AwsFaultCounts {
     pub publishes_refused: usize,
     /// Distinct calls whose publishes were refused.
     pub calls_with_refused_publishes: usize,
+    /// Distinct calls published (passed on to the emulator).
+    pub calls_published: usize,
+    /// Calls published more than once, with how often.
+    pub calls_published_more_than_once: Vec<(String, usize)>,
 }
 
 /// A running proxy on 127.0.0.1; it stops when dropped.
@@ -125,6 +131,13 @@ impl AwsFaultProxy {
                 .values()
                 .filter(|n| **n > 0 && **n != u32::MAX)
                 .count(),
+            calls_published: state.forwarded.len(),
+            calls_published_more_than_once: state
+                .forwarded
+                .iter()
+                .filter(|(_, n)| **n > 1)
+                .map(|(call, n)| (call.clone(), *n))
+                .collect(),
         }
     }
 }
@@ -181,11 +194,9 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// True for a `Publish` to refuse now (it counts against its call's refusals).
+    /// True for a `Publish` to refuse now (it counts against its call's refusals); a publish
+    /// passed on is counted for its call.
     fn publish_to_refuse(&self, body: &str) -> bool {
-        let Some(every) = self.faults.fail_publish_every else {
-            return false;
-        };
         let form = parse_form(body);
         if form.get("Action").map(String::as_str) != Some("Publish") {
             return false;
@@ -198,6 +209,10 @@ impl Shared {
             .and_then(|v| v.get("callId")?.as_str().map(str::to_owned))
             .unwrap_or_else(|| message.clone());
         let mut state = self.lock();
+        let Some(every) = self.faults.fail_publish_every else {
+            *state.forwarded.entry(call).or_insert(0) += 1;
+            return false;
+        };
         let seen = state.publish_calls.len();
         let refused = match state.publish_calls.get_mut(&call) {
             Some(refused) => refused,
@@ -214,6 +229,7 @@ impl Shared {
             *refused += 1;
             return true;
         }
+        *state.forwarded.entry(call).or_insert(0) += 1;
         false
     }
 

@@ -32,6 +32,9 @@ pub enum SlackReply {
     Status(u16, String),
     /// Waits, then answers as [`SlackReply::Ok`].
     Slow(Duration),
+    /// Holds the request this long without posting it, then answers 504 (a gateway giving up):
+    /// a client with a shorter timeout sees a timeout, and nothing was posted.
+    Stall(Duration),
 }
 
 #[derive(Debug, Default)]
@@ -119,6 +122,10 @@ async fn handle(shared: Arc<Shared>, request: Request) -> Response {
         SlackReply::Slow(delay) => {
             tokio::time::sleep(delay).await;
             accept(&shared, &request.body)
+        }
+        SlackReply::Stall(delay) => {
+            tokio::time::sleep(delay).await;
+            Response::text(504, "upstream_timeout")
         }
         SlackReply::Ok => accept(&shared, &request.body),
     }
