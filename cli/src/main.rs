@@ -26,6 +26,15 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+enum RollupAction {
+    /// Recompute it from "Analytics" and "Call" (after a TRUNCATE, or a bulk load with triggers
+    /// disabled); writers wait meanwhile.
+    Rebuild,
+    /// List the buckets that differ from the base tables; exits 1 when any does.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
 enum Command {
     /// Load the bundled sample calls into Postgres, analyze them through the analyzer handler in
     /// SQS batches of 10 and print the dashboard queries.
@@ -111,6 +120,14 @@ enum Command {
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
     },
+    /// The sentiment rollup the dashboard's trend reads (migration 0007).
+    Rollup {
+        #[command(subcommand)]
+        action: RollupAction,
+        /// Postgres URL (else DATABASE_URL).
+        #[arg(long, value_name = "URL", global = true)]
+        database_url: Option<String>,
+    },
     /// Serve the dashboard on 127.0.0.1 (DASHBOARD_TOKEN, 16+ characters, is required).
     ///
     /// Top leads, sentiment trend per agent and each call's transcript, from DATABASE_URL, else
@@ -181,6 +198,10 @@ enum Command {
         /// Run one section only.
         #[arg(long, value_name = "SECTION")]
         only: Option<String>,
+        /// Calls in the dashboard-queries data set (default 1 000 000; 20 000 with --quick),
+        /// e.g. 10000000 for the 10 M figures.
+        #[arg(long, value_name = "N")]
+        dashboard_calls: Option<i32>,
     },
     /// Push calls through the whole local pipeline while injecting faults at every boundary,
     /// and report what became of each (docs/reliability.md).
@@ -313,6 +334,39 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Rollup {
+            action,
+            database_url,
+        } => {
+            let url = database_url
+                .or_else(|| std::env::var("DATABASE_URL").ok())
+                .context("DATABASE_URL is not set (or pass --database-url)")?;
+            let store = PgStore::new(DatabaseConfig::from_url(&url), None);
+            match action {
+                RollupAction::Rebuild => {
+                    let started = std::time::Instant::now();
+                    let buckets = store.rebuild_sentiment_rollup().await?;
+                    println!(
+                        "sentiment rollup: rebuilt, {buckets} buckets, {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                RollupAction::Check => {
+                    let differences = store.sentiment_rollup_differences().await?;
+                    for (agent, hour, stored, base) in &differences {
+                        println!("{agent:?} {hour}: stored {stored}, from the base tables {base}");
+                    }
+                    if !differences.is_empty() {
+                        anyhow::bail!(
+                            "sentiment rollup: {} buckets differ from the base tables; run `postcall rollup rebuild`",
+                            differences.len()
+                        );
+                    }
+                    println!("sentiment rollup: equal to the base tables");
+                }
+            }
+            Ok(())
+        }
         Command::Dashboard { port, database_url } => {
             dashboard::run(dashboard::DashboardOptions { port, database_url }).await
         }
@@ -368,6 +422,7 @@ async fn main() -> anyhow::Result<()> {
             database_url,
             binary,
             only,
+            dashboard_calls,
         } => {
             bench::run(bench::BenchOptions {
                 quick,
@@ -375,6 +430,7 @@ async fn main() -> anyhow::Result<()> {
                 database_url,
                 binary,
                 only,
+                dashboard_calls,
             })
             .await
         }

@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "top_leads_index",
         sql: include_str!("../../../migrations/0006_top_leads_index.sql"),
     },
+    Migration {
+        version: 7,
+        name: "sentiment_rollup",
+        sql: include_str!("../../../migrations/0007_sentiment_rollup.sql"),
+    },
 ];
 
 /// A Postgres operation failed. Every variant is transient: a database that is down, slow or
@@ -272,13 +277,65 @@ WHERE c."endedAt" > now() - make_interval(hours => $1)
 ORDER BY a."leadScore" DESC, c."endedAt" DESC, c.id
 LIMIT $2"#;
 
-/// [`SENTIMENT_TREND_7D_SQL`] with its window as a parameter (`$1` days) and the number of
-/// calls behind each average added.
-pub const SENTIMENT_TREND_SQL: &str = r#"SELECT c."agentId"::text, date_trunc('day', c."endedAt")::timestamptz d, AVG(a.sentiment) avg_sent,
-       count(*) calls
+/// The dashboard's sentiment trend: average caller sentiment per agent and day over the last
+/// `$1` days in time zone `$2` (today and the `$1 - 1` days before it, each from local
+/// midnight), with the number of calls behind each average and the local date. Read from the
+/// hourly rollup (migration 0007, kept exact by triggers), so its cost does not grow with the
+/// number of calls. Right only for a zone whose offset from UTC is whole hours: for the others
+/// (Asia/Kolkata, +05:30) [`PgStore::sentiment_trend`] runs [`SENTIMENT_TREND_FROM_BASE_SQL`]
+/// instead ([`TIME_ZONE_OFFSET_SQL`] tells which). A call without an agent has a NULL agent, as
+/// in the seed's query.
+pub const SENTIMENT_TREND_SQL: &str = r#"SELECT NULLIF(d.agent, '') AS agent_id, d.local_day AT TIME ZONE $2::text AS day,
+       (d.sentiment_sum / d.calls)::double precision AS avg_sent, d.calls,
+       to_char(d.local_day, 'YYYY-MM-DD') AS local_date
+FROM (
+    SELECT r."agentId" AS agent, date_trunc('day', r.hour AT TIME ZONE $2::text) AS local_day,
+           sum(r."sentimentSum") AS sentiment_sum, sum(r.calls)::bigint AS calls
+    FROM "SentimentRollup" r
+    WHERE r.hour >= (date_trunc('day', now() AT TIME ZONE $2::text) - make_interval(days => $1 - 1))
+                     AT TIME ZONE $2::text
+    GROUP BY 1, 2
+) d
+ORDER BY 1, 2"#;
+
+/// The session settings the README gives the dashboard's role (`ALTER ROLE postcall_dashboard
+/// SET …`), as `SET` statements for a session that plays that role (the benchmark). Its queries
+/// are small: on a 2-core database starting parallel workers or JIT-compiling a plan costs more
+/// than running them (top leads: 51 ms with parallel workers, 9 ms without, at 1 M calls).
+pub const DASHBOARD_ROLE_SETTINGS_SQL: &str =
+    "SET jit = off; SET max_parallel_workers_per_gather = 0";
+
+/// A zone's offset from UTC now, in seconds (`$1` the zone); an unknown zone is an error with
+/// SQLSTATE 22023.
+pub const TIME_ZONE_OFFSET_SQL: &str = r#"SELECT extract(epoch FROM (now() AT TIME ZONE $1::text) - (now() AT TIME ZONE 'UTC'))::bigint"#;
+
+/// [`SENTIMENT_TREND_SQL`]'s answer computed from "Call" and "Analytics" alone, whatever the
+/// zone (`$1` days, `$2` zone): what the rollup's answer must equal (tests compare them), and
+/// the trend of a zone whose offset is not whole hours, as slow as the seed's query.
+pub const SENTIMENT_TREND_FROM_BASE_SQL: &str = r#"SELECT c."agentId"::text,
+       ((c."endedAt"::timestamptz AT TIME ZONE $2::text)::date::timestamp AT TIME ZONE $2::text),
+       avg(a.sentiment), count(*),
+       to_char((c."endedAt"::timestamptz AT TIME ZONE $2::text)::date, 'YYYY-MM-DD')
 FROM "Call" c JOIN "Analytics" a ON a."callId" = c.id
-WHERE c."endedAt" > now() - make_interval(days => $1)
-GROUP BY 1, 2 ORDER BY 1, 2"#;
+WHERE c."endedAt" >= (date_trunc('day', now() AT TIME ZONE $2::text) - make_interval(days => $1 - 1))
+                     AT TIME ZONE $2::text
+GROUP BY 1, 2, 5
+ORDER BY 1, 2"#;
+
+/// What the rollup must equal: per agent ('' for none) and UTC hour, the analysed calls and
+/// their sentiment sum, computed from the base tables (the property test and `postcall rollup
+/// check` compare the two).
+pub const SENTIMENT_ROLLUP_FROM_BASE_SQL: &str = r#"SELECT coalesce(c."agentId"::text, '') AS agent_id,
+       date_trunc('hour', c."endedAt"::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,
+       count(*)::bigint AS calls, sum(a.sentiment::numeric)::text AS sentiment_sum
+FROM "Analytics" a JOIN "Call" c ON c.id = a."callId"
+WHERE c."endedAt" IS NOT NULL
+GROUP BY 1, 2 ORDER BY 2, 1"#;
+
+/// The rollup as stored, in the shape of [`SENTIMENT_ROLLUP_FROM_BASE_SQL`].
+pub const SENTIMENT_ROLLUP_SQL: &str = r#"SELECT "agentId" AS agent_id, hour, calls,
+       "sentimentSum"::text AS sentiment_sum
+FROM "SentimentRollup" ORDER BY 2, 1"#;
 
 /// One call for the dashboard's detail view: the call, its analytics row (NULLs when not
 /// analyzed) and at most `$2` turns in order, one row per turn (one row of NULL turn columns
@@ -318,10 +375,12 @@ pub struct DashboardLead {
 /// One row of [`SENTIMENT_TREND_SQL`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrendPoint {
-    /// The seed query's columns.
+    /// The seed query's columns; `day` is the local midnight as an instant.
     pub point: SentimentPoint,
     /// Analyzed calls behind the average.
     pub calls: i64,
+    /// The local calendar day, `YYYY-MM-DD`.
+    pub date: String,
 }
 
 /// A call as the dashboard shows it: [`CALL_DETAIL_SQL`].
@@ -861,17 +920,46 @@ impl PgStore {
             .collect()
     }
 
-    /// Average caller sentiment per agent and day over the last `days`:
-    /// [`SENTIMENT_TREND_SQL`].
+    /// Average caller sentiment per agent and day over the last `days` in `time_zone`:
+    /// [`SENTIMENT_TREND_SQL`]. `Ok(None)` when Postgres does not know the time zone.
     ///
     /// # Errors
     /// [`StoreError`] on any database fault.
-    pub async fn sentiment_trend(&self, days: i32) -> Result<Vec<TrendPoint>, StoreError> {
+    pub async fn sentiment_trend(
+        &self,
+        days: i32,
+        time_zone: &str,
+    ) -> Result<Option<Vec<TrendPoint>>, StoreError> {
         let operation = || format!("query the {days}-day sentiment trend");
+        let zone_param = &time_zone;
+        let offset = match self
+            .run(operation, |c| async move {
+                c.client
+                    .query_one(TIME_ZONE_OFFSET_SQL, &[zone_param])
+                    .await
+            })
+            .await
+        {
+            Err(StoreError::Query { source, .. })
+                if source.code() == Some(&SqlState::INVALID_PARAMETER_VALUE) =>
+            {
+                return Ok(None);
+            }
+            other => other?,
+        };
+        let offset_s: i64 = offset.try_get(0).map_err(|e| StoreError::Query {
+            operation: operation(),
+            source: e,
+        })?;
+        let sql = if offset_s % 3600 == 0 {
+            SENTIMENT_TREND_SQL
+        } else {
+            SENTIMENT_TREND_FROM_BASE_SQL
+        };
         let days_param = &days;
         let rows = self
             .run(operation, |c| async move {
-                c.client.query(SENTIMENT_TREND_SQL, &[days_param]).await
+                c.client.query(sql, &[days_param, zone_param]).await
             })
             .await?;
         let read = |e| StoreError::Query {
@@ -887,9 +975,82 @@ impl PgStore {
                         average_sentiment: row.try_get(2).map_err(read)?,
                     },
                     calls: row.try_get(3).map_err(read)?,
+                    date: row.try_get(4).map_err(read)?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// Recomputes the sentiment rollup from "Analytics" and "Call" (after a TRUNCATE, a bulk
+    /// load with triggers disabled, or to check it); writers wait meanwhile. Returns the number
+    /// of buckets.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn rebuild_sentiment_rollup(&self) -> Result<i64, StoreError> {
+        let operation = || "rebuild the sentiment rollup".to_string();
+        let rows = self
+            .run(operation, |c| async move {
+                c.client
+                    .query("SELECT postcall_rollup_rebuild()", &[])
+                    .await
+            })
+            .await?;
+        rows.first()
+            .map_or(Ok(0), |row| row.try_get(0))
+            .map_err(|e| StoreError::Query {
+                operation: operation(),
+                source: e,
+            })
+    }
+
+    /// The buckets of the rollup that differ from the base tables: `(agent, hour, stored, from
+    /// base)` with each side as `calls/sum`, `-` where a side has no bucket. Empty when exact.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn sentiment_rollup_differences(
+        &self,
+    ) -> Result<Vec<(String, DateTime<Utc>, String, String)>, StoreError> {
+        let operation = || "compare the sentiment rollup with its base tables".to_string();
+        let read_all = |sql: &'static str| async move {
+            let rows = self
+                .run(operation, |c| async move { c.client.query(sql, &[]).await })
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    let calls: i64 = row.try_get(2)?;
+                    let sum: String = row.try_get(3)?;
+                    Ok((
+                        (
+                            row.try_get::<_, String>(0)?,
+                            row.try_get::<_, DateTime<Utc>>(1)?,
+                        ),
+                        format!("{calls}/{}", normalise_numeric(&sum)),
+                    ))
+                })
+                .collect::<Result<std::collections::BTreeMap<_, _>, tokio_postgres::Error>>()
+                .map_err(|source| StoreError::Query {
+                    operation: operation(),
+                    source,
+                })
+        };
+        let stored = read_all(SENTIMENT_ROLLUP_SQL).await?;
+        let base = read_all(SENTIMENT_ROLLUP_FROM_BASE_SQL).await?;
+        let keys: std::collections::BTreeSet<_> = stored.keys().chain(base.keys()).collect();
+        Ok(keys
+            .into_iter()
+            .filter(|key| stored.get(*key) != base.get(*key))
+            .map(|(agent, hour)| {
+                let side = |m: &std::collections::BTreeMap<_, String>| {
+                    m.get(&(agent.clone(), *hour))
+                        .cloned()
+                        .unwrap_or_else(|| "-".into())
+                };
+                (agent.clone(), *hour, side(&stored), side(&base))
+            })
+            .collect())
     }
 
     /// One call with its analytics and transcript for the dashboard: [`CALL_DETAIL_SQL`].
@@ -1632,6 +1793,19 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
+    }
+}
+
+/// A numeric's text without trailing zeros after the point (`1.50` and `1.5` are one value).
+fn normalise_numeric(text: &str) -> String {
+    if !text.contains('.') {
+        return text.to_owned();
+    }
+    let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+    if trimmed == "-0" || trimmed.is_empty() {
+        "0".to_owned()
+    } else {
+        trimmed.to_owned()
     }
 }
 

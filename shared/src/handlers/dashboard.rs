@@ -7,7 +7,7 @@
 //! | `GET /` (and `/calls/{id}`) | the page: static HTML without data; its script reads the API |
 //! | `GET /app.js`, `GET /app.css` | the page's script and styles, served by the function (no CDN) |
 //! | `GET /api/top-leads?hours=24&limit=20` | top leads of the last `hours` (1..=720), at most `limit` (1..=200) |
-//! | `GET /api/sentiment-trend?days=7` | average caller sentiment per agent and day over `days` (1..=90) |
+//! | `GET /api/sentiment-trend?days=7&tz=UTC` | average caller sentiment per agent and day: today and the days before it, `days` (1..=90) in all, days from midnight in `tz` (an IANA zone, default UTC); read from the hourly rollup |
 //! | `GET /api/calls/{id}` | one call: analytics, summary, next action, metrics and the transcript in order |
 //!
 //! Every route needs a credential (see [`access`]); without one the answer is 401, whatever
@@ -378,14 +378,21 @@ async fn respond<B>(
                 Ok(q) => q,
                 Err(e) => return Ok(bad_request(&e)),
             };
-            let points = deps
+            let Some(points) = deps
                 .store
-                .sentiment_trend(i32::try_from(q.days).unwrap_or(i32::MAX))
-                .await?;
+                .sentiment_trend(i32::try_from(q.days).unwrap_or(i32::MAX), &q.time_zone)
+                .await?
+            else {
+                return Ok(bad_request(&params::BadRequest(format!(
+                    "tz: unknown time zone {:?}",
+                    q.time_zone
+                ))));
+            };
             Ok(json(
                 StatusCode::OK,
                 &TrendBody {
                     days: q.days,
+                    time_zone: &q.time_zone,
                     points: points.iter().map(PointBody::from).collect(),
                 },
             ))

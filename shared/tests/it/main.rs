@@ -16,4 +16,5 @@ mod migrations;
 mod notifier;
 mod pipeline;
 mod roles;
+mod rollup;
 mod secrets;

@@ -36,7 +36,9 @@ async fn the_documented_grants_are_enough_for_each_function_and_the_reader_canno
                GRANT SELECT, INSERT, UPDATE ON {s}."Analytics", {s}."Notification", {s}."BackfillAttempt" TO {writer};
                CREATE ROLE {reader} LOGIN;
                GRANT USAGE ON SCHEMA {s} TO {reader};
-               GRANT SELECT ON {s}."Call", {s}."Turn", {s}."Analytics" TO {reader};"#
+               GRANT SELECT ON {s}."Call", {s}."Turn", {s}."Analytics", {s}."SentimentRollup" TO {reader};
+               ALTER ROLE {reader} SET jit = off;
+               ALTER ROLE {reader} SET max_parallel_workers_per_gather = 0;"#
         ))
         .await
         .unwrap();
@@ -103,6 +105,17 @@ async fn the_documented_grants_are_enough_for_each_function_and_the_reader_canno
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
+    let jit: String = reader_db.query_one("SHOW jit", &[]).await.unwrap().get(0);
+    assert_eq!(jit, "off", "the role's settings apply at login");
+    // The writer's upsert moved the rollup (its triggers run as their owner, so the writer
+    // needs no grant on it), and the reader's trend reads it.
+    let reader_store = PgStore::new(DatabaseConfig::from_url(&as_role(&reader)), None);
+    let trend = reader_store
+        .sentiment_trend(7, "UTC")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(trend.iter().map(|p| p.calls).sum::<i64>(), 1);
     let refused = reader_db
         .execute(
             r#"UPDATE "Analytics" SET "leadScore" = 0 WHERE "callId" = $1"#,

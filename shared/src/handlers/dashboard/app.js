@@ -9,6 +9,15 @@
 
 (function () {
   const SVG_NS = 'http://www.w3.org/2000/svg';
+
+  // The browser's IANA zone, so that the trend's days are the viewer's days; UTC when unknown.
+  function browserZone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+    } catch (error) {
+      return 'UTC';
+    }
+  }
   const app = document.getElementById('app');
   const state = { hours: 24, limit: 20, days: 7 };
   let renderSeq = 0;
@@ -225,7 +234,7 @@
     target.appendChild(text('p', 'Loading…', { class: 'status' }));
     let body;
     try {
-      body = await api('/api/sentiment-trend?days=' + state.days);
+      body = await api('/api/sentiment-trend?days=' + state.days + '&tz=' + encodeURIComponent(browserZone()));
     } catch (error) {
       if (seq !== renderSeq) return;
       clear(target);
@@ -244,8 +253,8 @@
       if (!agents.has(agent)) agents.set(agent, []);
       agents.get(agent).push(point);
     }
-    // "The last N days" from now touches N + 1 calendar days.
-    const days = dayRange(body.days + 1);
+    // Today and the days before it, in the zone the API was asked for (the browser's).
+    const days = dayRange(body.days);
     const grid = el('div', { class: 'charts' });
     for (const [agent, points] of agents) {
       grid.appendChild(agentChart(agent, points, days));
@@ -253,13 +262,14 @@
     target.appendChild(grid);
   }
 
-  // The UTC days of the window, oldest first, as YYYY-MM-DD.
+  // The browser's local days of the window, oldest first, as YYYY-MM-DD.
   function dayRange(count) {
     const days = [];
     const today = new Date();
+    const pad = (n) => String(n).padStart(2, '0');
     for (let i = count - 1; i >= 0; i--) {
-      const day = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - i));
-      days.push(day.toISOString().slice(0, 10));
+      const day = new Date(today.getFullYear(), today.getMonth(), today.getDate() - i);
+      days.push(day.getFullYear() + '-' + pad(day.getMonth() + 1) + '-' + pad(day.getDate()));
     }
     return days;
   }
@@ -280,7 +290,7 @@
     for (const point of points) {
       calls += point.calls;
       weighted += point.averageSentiment * point.calls;
-      const index = days.indexOf(String(point.day).slice(0, 10));
+      const index = days.indexOf(point.date);
       if (index >= 0) placed.push({ index: index, point: point });
     }
     placed.sort((a, b) => a.index - b.index);

@@ -46,6 +46,7 @@ impl<'a> From<&'a DashboardLead> for LeadBody<'a> {
 #[serde(rename_all = "camelCase")]
 pub(super) struct TrendBody<'a> {
     pub(super) days: u32,
+    pub(super) time_zone: &'a str,
     pub(super) points: Vec<PointBody<'a>>,
 }
 
@@ -54,6 +55,7 @@ pub(super) struct TrendBody<'a> {
 pub(super) struct PointBody<'a> {
     agent_id: Option<&'a str>,
     day: DateTime<Utc>,
+    date: &'a str,
     average_sentiment: f64,
     calls: i64,
 }
@@ -63,6 +65,7 @@ impl<'a> From<&'a TrendPoint> for PointBody<'a> {
         Self {
             agent_id: row.point.agent_id.as_deref(),
             day: row.point.day,
+            date: &row.date,
             average_sentiment: row.point.average_sentiment,
             calls: row.calls,
         }

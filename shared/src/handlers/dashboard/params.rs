@@ -39,24 +39,51 @@ impl TopLeadsQuery {
     }
 }
 
-/// `GET /api/sentiment-trend?days=7`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `GET /api/sentiment-trend?days=7&tz=UTC`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrendQuery {
-    /// Calls that ended in the last this many days (1..=90).
+    /// Today and the days before it, this many in all (1..=90).
     pub days: u32,
+    /// The IANA time zone whose midnights divide the days (`Europe/Berlin`); Postgres checks
+    /// that it exists.
+    pub time_zone: String,
 }
 
 impl TrendQuery {
-    /// Parses the query string; `days` defaults to the seed query's 7.
+    /// Parses the query string; `days` defaults to the seed query's 7, `tz` to `UTC`.
     ///
     /// # Errors
-    /// [`BadRequest`] as for [`TopLeadsQuery::parse`].
+    /// [`BadRequest`] as for [`TopLeadsQuery::parse`], and for a `tz` that cannot be a zone
+    /// name.
     pub fn parse(query: Option<&str>) -> Result<Self, BadRequest> {
-        let pairs = parse_query(query, &["days"])?;
+        let pairs = parse_query(query, &["days", "tz"])?;
+        let time_zone = match pairs.iter().find(|(n, _)| n == "tz") {
+            None => "UTC".to_owned(),
+            Some((_, zone)) if is_zone_name(zone) => zone.clone(),
+            Some(_) => {
+                return Err(BadRequest(
+                    "tz must be an IANA time zone name such as UTC or America/New_York".into(),
+                ))
+            }
+        };
         Ok(Self {
             days: bounded(&pairs, "days", 7, MAX_DAYS)?,
+            time_zone,
         })
     }
+}
+
+/// The shape of an IANA zone name (`UTC`, `America/Argentina/Buenos_Aires`, `Etc/GMT+5`):
+/// letters, digits, `_`, `-`, `+` and `/`, at most 64 characters. POSIX strings such as
+/// `EST5EDT,M3.2.0,M11.1.0` and offsets such as `+05:30` are refused, which keeps Postgres's
+/// own parsing to names it looks up.
+fn is_zone_name(zone: &str) -> bool {
+    !zone.is_empty()
+        && zone.len() <= 64
+        && zone.starts_with(|c: char| c.is_ascii_alphabetic())
+        && zone
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '/'))
 }
 
 /// The call id of `/api/calls/{id}` or `/calls/{id}`, percent-decoded and checked by
@@ -180,7 +207,13 @@ mod tests {
                 limit: 20
             })
         );
-        assert_eq!(TrendQuery::parse(Some("")), Ok(TrendQuery { days: 7 }));
+        assert_eq!(
+            TrendQuery::parse(Some("")),
+            Ok(TrendQuery {
+                days: 7,
+                time_zone: "UTC".into()
+            })
+        );
     }
 
     #[test]
@@ -217,6 +250,25 @@ mod tests {
         );
         assert!(TopLeadsQuery::parse(Some("hours=1&hours=2")).is_err());
         assert!(TrendQuery::parse(Some("days=7&token=x")).is_err());
+        assert_eq!(
+            TrendQuery::parse(Some("tz=America%2FArgentina%2FBuenos_Aires"))
+                .unwrap()
+                .time_zone,
+            "America/Argentina/Buenos_Aires"
+        );
+        assert_eq!(
+            TrendQuery::parse(Some("tz=Etc/GMT%2B5")).unwrap().time_zone,
+            "Etc/GMT+5"
+        );
+        for bad in [
+            "tz=",
+            "tz=%2B05:30",
+            "tz=EST5EDT,M3.2.0,M11.1.0",
+            "tz=a%20b",
+            "tz=../x",
+        ] {
+            assert!(TrendQuery::parse(Some(bad)).is_err(), "{bad}");
+        }
         assert!(TrendQuery::parse(Some("days=%ZZ")).is_err());
     }
 
