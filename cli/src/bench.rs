@@ -349,6 +349,8 @@ fn call_of_turns(samples: &[(dataset::LabelledCall, Transcript)], turns: usize) 
 struct BenchDb {
     admin: tokio_postgres::Client,
     base_url: String,
+    /// Schemas this run created, dropped at its end.
+    created: std::sync::Mutex<Vec<String>>,
 }
 
 impl BenchDb {
@@ -361,11 +363,19 @@ impl BenchDb {
         Ok(Self {
             admin,
             base_url: url.to_string(),
+            created: std::sync::Mutex::default(),
         })
     }
 
-    /// A fresh schema, migrated, and the URL that puts a connection in it.
+    /// A fresh schema, migrated, and the URL that puts a connection in it. The name carries
+    /// the process id, so two runs against one database (CI's smoke run and one by hand) do
+    /// not drop each other's tables.
     async fn schema(&self, name: &str) -> anyhow::Result<String> {
+        let name = &Self::schema_name(name);
+        self.created
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(name.clone());
         self.admin
             .batch_execute(&format!(
                 "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
@@ -383,6 +393,30 @@ impl BenchDb {
             .await
             .with_context(|| format!("migrate schema {name}"))?;
         Ok(url)
+    }
+
+    fn schema_name(name: &str) -> String {
+        format!("{name}_{}", std::process::id())
+    }
+
+    /// Drops the schemas this run created (best effort: a failed run leaves its own behind,
+    /// named with its process id).
+    async fn drop_schemas(&self) {
+        let names = std::mem::take(
+            &mut *self
+                .created
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for name in names {
+            if let Err(e) = self
+                .admin
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .await
+            {
+                eprintln!("  could not drop schema {name}: {e}");
+            }
+        }
     }
 
     async fn client_in(&self, url: &str) -> anyhow::Result<tokio_postgres::Client> {
@@ -949,10 +983,6 @@ async fn bench_queries(db: &BenchDb, calls: i32, runs: usize) -> anyhow::Result<
             plan: plan_text,
         });
     }
-    // Millions of rows are not worth keeping between runs.
-    db.admin
-        .batch_execute("DROP SCHEMA IF EXISTS bench_queries CASCADE")
-        .await?;
     Ok(QueryBench {
         calls,
         hot_share,
@@ -1138,6 +1168,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         QueryBench::default()
     };
     let cost = cost_model(&analyzer, tokens.as_ref());
+    db.drop_schemas().await;
 
     let report = BenchReport {
         quick: options.quick,

@@ -75,6 +75,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "sentiment_rollup",
         sql: include_str!("../../../migrations/0007_sentiment_rollup.sql"),
     },
+    Migration {
+        version: 8,
+        name: "top_leads_by_end_time",
+        sql: include_str!("../../../migrations/0008_top_leads_by_end_time.sql"),
+    },
 ];
 
 /// A Postgres operation failed. Every variant is transient: a database that is down, slow or
@@ -268,13 +273,15 @@ pub struct SentimentPoint {
 
 /// [`TOP_LEADS_24H_SQL`] with its window and row count as parameters (`$1` hours, `$2` rows)
 /// and the agent and end time added. Ties in score go to the latest call, then the id, so that
-/// the same data always lists the same way. The filter and join are the seed's, so the same
-/// indexes serve it (`"Call_endedAt_idx"`, or `"Analytics_leadScore_idx"` walked by score).
+/// the same data always lists the same way. The window and the order are read from the
+/// analytics row's copy of the call's end time (migration 0008, kept by triggers), so the index
+/// `"Analytics_leadScore_callEndedAt_idx"` hands the rows over in the query's order and the
+/// scan stops at the `$2`-th one in the window.
 pub const TOP_LEADS_SQL: &str = r#"SELECT c.id::text, c."fromNumber"::text, a."leadScore", a.intent, a.entities,
        c."agentId"::text, c."endedAt"::timestamptz
-FROM "Call" c JOIN "Analytics" a ON a."callId" = c.id
-WHERE c."endedAt" > now() - make_interval(hours => $1)
-ORDER BY a."leadScore" DESC, c."endedAt" DESC, c.id
+FROM "Analytics" a JOIN "Call" c ON c.id = a."callId"
+WHERE a."callEndedAt" > now() - make_interval(hours => $1)
+ORDER BY a."leadScore" DESC, a."callEndedAt" DESC, a."callId"
 LIMIT $2"#;
 
 /// The dashboard's sentiment trend: average caller sentiment per agent and day over the last
