@@ -733,13 +733,12 @@ async fn a_rotated_token_is_picked_up_from_secrets_manager_and_the_old_one_stops
         StatusCode::OK
     );
 
-    secrets
-        .put_secret_value()
-        .secret_id(&name)
-        .secret_string(serde_json::json!({ "token": new }).to_string())
-        .send()
-        .await
-        .unwrap();
+    put_secret(
+        &secrets,
+        &name,
+        &serde_json::json!({ "token": new }).to_string(),
+    )
+    .await;
 
     // Without a guard the new token is fetched at its first use; the old one then fails.
     assert_eq!(
@@ -763,13 +762,12 @@ async fn a_rotated_token_is_picked_up_from_secrets_manager_and_the_old_one_stops
     // not fetched for again (so wrong tokens cannot drive calls to Secrets Manager): a second
     // rotation waits its turn, and the token fetched last keeps working meanwhile.
     let third = format!("third-dashboard-token-{}", short_id());
-    secrets
-        .put_secret_value()
-        .secret_id(&name)
-        .secret_string(serde_json::json!({ "token": third }).to_string())
-        .send()
-        .await
-        .unwrap();
+    put_secret(
+        &secrets,
+        &name,
+        &serde_json::json!({ "token": third }).to_string(),
+    )
+    .await;
     assert_eq!(
         dashboard(&guarded, &request(&third)).await.status(),
         StatusCode::UNAUTHORIZED

@@ -9,7 +9,7 @@ use postcall::{
 };
 use postcall_testkit::{ClusterOptions, PostgresCluster};
 
-use crate::helpers::{aws_config, new_secret, short_id};
+use crate::helpers::{aws_config, new_secret, put_secret, short_id};
 
 fn store(url: &str, tls: TlsMode, roots: CaRoots) -> PgStore {
     let mut config = DatabaseConfig::from_url(url);
@@ -71,16 +71,6 @@ async fn verify_full_trusts_only_the_configured_roots_and_require_only_encrypts(
     let unchecked = store(&url, TlsMode::Require, CaRoots::AwsRds);
     assert_eq!(unchecked.fetch_call(&call).await.unwrap(), None);
     assert_eq!(encrypted_sessions(), "2");
-}
-
-async fn put_secret(secrets: &aws_sdk_secretsmanager::Client, name: &str, value: &str) {
-    secrets
-        .put_secret_value()
-        .secret_id(name)
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap();
 }
 
 fn rds_secret(port: u16, password: &str) -> String {

@@ -467,6 +467,17 @@ pub fn call_of(entry: &OutgoingMessage) -> String {
 }
 
 /// A new secret in the emulator holding `value`: its name (unique, from `prefix`) and ARN.
+/// Stores a new value in a secret, as a rotation does.
+pub async fn put_secret(secrets: &aws_sdk_secretsmanager::Client, name: &str, value: &str) {
+    secrets
+        .put_secret_value()
+        .secret_id(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+}
+
 pub async fn new_secret(
     secrets: &aws_sdk_secretsmanager::Client,
     prefix: &str,

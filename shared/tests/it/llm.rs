@@ -665,13 +665,7 @@ async fn a_401_after_the_key_was_rotated_fetches_the_secret_again_and_succeeds()
         .unwrap();
 
     // The key is rotated; the provider now refuses the cached one once.
-    secrets
-        .put_secret_value()
-        .secret_id(&name)
-        .secret_string(r#"{"api_key":"sk-new-key"}"#)
-        .send()
-        .await
-        .unwrap();
+    put_secret(&secrets, &name, r#"{"api_key":"sk-new-key"}"#).await;
     mock.push_faults([Fault::Unauthorized]);
     let response = env
         .invoke(vec![record("m-2", &completed(&second))])

@@ -394,13 +394,7 @@ async fn the_webhook_secret_is_fetched_once_and_neither_its_url_nor_the_leads_pi
         "a Slack 500 fails the invocation, so Lambda retries it"
     );
     // Were the secret read again, every later post would go nowhere.
-    secrets
-        .put_secret_value()
-        .secret_id(&name)
-        .secret_string("https://127.0.0.1:9/never")
-        .send()
-        .await
-        .unwrap();
+    put_secret(&secrets, &name, "https://127.0.0.1:9/never").await;
     for i in 2..6 {
         env.deliver(&message(&lead(&format!("secret-{i}"))))
             .await
@@ -449,13 +443,12 @@ async fn a_403_after_the_webhook_was_rotated_fetches_the_secret_again_and_posts_
     // The notifier reads the secret at its first post and keeps the URL.
     env.deliver(&message(&lead("rotated-1"))).await.unwrap();
     // The webhook is rotated: the secret holds the new URL, and Slack refuses the old one.
-    secrets
-        .put_secret_value()
-        .secret_id(&name)
-        .secret_string(serde_json::json!({ "webhook_url": env.slack.webhook_url() }).to_string())
-        .send()
-        .await
-        .unwrap();
+    put_secret(
+        &secrets,
+        &name,
+        &serde_json::json!({ "webhook_url": env.slack.webhook_url() }).to_string(),
+    )
+    .await;
     env.slack
         .push_replies([SlackReply::Status(403, "invalid_token".into())]);
 

@@ -160,15 +160,7 @@ async fn a_cached_secret_refetches_once_per_interval_and_shares_a_newer_value() 
     let (name, arn) = new_secret(&client, "postcall/cached", "v1").await;
     let put = |value: &'static str| {
         let (client, name) = (client.clone(), name.clone());
-        async move {
-            client
-                .put_secret_value()
-                .secret_id(name)
-                .secret_string(value)
-                .send()
-                .await
-                .unwrap();
-        }
+        async move { put_secret(&client, &name, value).await }
     };
     let cached = CachedSecret::new(
         arn.clone(),
