@@ -634,17 +634,7 @@ async fn two_hundred_calls_under_mixed_faults_each_end_analyzed_or_parked_and_no
 async fn a_401_after_the_key_was_rotated_fetches_the_secret_again_and_succeeds() {
     let mock = mock().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws_config().await);
-    let name = format!("postcall/llm-{}", short_id());
-    let arn = secrets
-        .create_secret()
-        .name(&name)
-        .secret_string(r#"{"api_key":"sk-old-key"}"#)
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let (name, arn) = new_secret(&secrets, "postcall/llm", r#"{"api_key":"sk-old-key"}"#).await;
     let env = TestEnv::spawn_with(EnvOptions {
         extra: vec![
             ("ANALYZER", "llm".into()),

@@ -47,16 +47,7 @@ pub fn capture() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
 
 async fn create_secret(value: &str) -> String {
     let client = aws_sdk_secretsmanager::Client::new(&aws_config().await);
-    client
-        .create_secret()
-        .name(format!("postcall/db-{}", short_id()))
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string()
+    new_secret(&client, "postcall/db", value).await.1
 }
 
 fn closed_port() -> u16 {
