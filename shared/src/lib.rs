@@ -5,7 +5,7 @@
 //! - [`handlers`]: one async fn per Lambda, `(&Deps, LambdaEvent<E>) -> Result<R, HandlerError>`;
 //!   the dashboard's is `(&Deps, &http::Request) -> http::Response`, for its Function URL and the
 //!   CLI's local server.
-//! - [`batch`]: the one SQS partial-batch runner.
+//! - [`batch`]: the one SQS partial-batch runner; [`write_group`]: its records' shared write.
 //! - [`adapters`]: Postgres, SQS, SNS, Secrets Manager, the LLM endpoint, the Slack webhook.
 //! - [`slack_message`]: the hot-lead Block Kit message, escaped and cut to Slack's limits.
 //! - [`config`], [`error`], [`metrics`], [`secret`]: typed settings, error classes, EMF lines,
@@ -24,3 +24,4 @@ pub mod logging;
 pub mod metrics;
 pub mod secret;
 pub mod slack_message;
+pub mod write_group;

@@ -121,6 +121,9 @@ pub enum StoreError {
     /// The credentials secret is not in the RDS format.
     #[error("database secret is not in the RDS format: {0}")]
     SecretFormat(String),
+    /// A write shared by every record of a batch failed: each record carries the one error.
+    #[error("the batch's analytics write failed")]
+    Batch(#[source] Arc<StoreError>),
 }
 
 impl Classified for StoreError {
@@ -132,6 +135,7 @@ impl Classified for StoreError {
             | StoreError::Tls(_)
             | StoreError::Credentials(_)
             | StoreError::SecretFormat(_) => ErrorClass::Transient,
+            StoreError::Batch(shared) => shared.class(),
         }
     }
 
@@ -170,23 +174,29 @@ pub struct StoredAnalytics {
     pub analysis: Option<Analysis>,
 }
 
-/// What [`PgStore::upsert_analysis`] writes.
-#[derive(Debug, Clone, Copy)]
-pub struct AnalyticsRecord<'a> {
+/// One `"Analytics"` row, as [`PgStore::upsert_analysis`] and [`PgStore::upsert_analyses`]
+/// write it. Owned, so that the records of a batch can queue their rows for one shared write
+/// ([`crate::write_group`]).
+#[derive(Debug, Clone)]
+pub struct AnalyticsRecord {
     /// The call.
-    pub call_id: &'a CallId,
+    pub call_id: CallId,
     /// The analysis and how it was made.
-    pub outcome: &'a AnalysisOutcome,
+    pub outcome: AnalysisOutcome,
     /// Hash of the full transcript.
-    pub transcript_hash: &'a str,
+    pub transcript_hash: String,
     /// Characters of the full transcript.
     pub transcript_chars: usize,
     /// Whether only the capped form was analyzed.
     pub truncated: bool,
     /// Deterministic call metrics.
-    pub metrics: &'a CallMetrics,
+    pub metrics: CallMetrics,
     /// Time the analyzer took.
     pub latency_ms: u64,
+    /// The call's agent and end time as loaded: the rollup bucket its row's triggers update.
+    /// A group write takes its rows in bucket order, so two containers writing overlapping
+    /// buckets lock them in the same order and cannot deadlock.
+    pub bucket: (Option<String>, Option<DateTime<Utc>>),
 }
 
 /// Result of trying to take the right to publish a call's hot-lead message.
@@ -540,7 +550,7 @@ LIMIT $8"#;
 
 struct PreparedStatements {
     fetch_call: Statement,
-    upsert_analysis: Statement,
+    upsert_analyses: Statement,
     claim_hot: Statement,
     hot_published: Statement,
     mark_hot_published: Statement,
@@ -659,54 +669,86 @@ impl PgStore {
     /// # Errors
     /// [`StoreError`] on any database fault.
     #[tracing::instrument(skip_all, fields(call_id = %record.call_id))]
-    pub async fn upsert_analysis(&self, record: AnalyticsRecord<'_>) -> Result<(), StoreError> {
-        let a = &record.outcome.analysis;
-        let entities = serde_json::to_value(&a.entities).unwrap_or(serde_json::Value::Null);
-        let metrics = serde_json::to_value(record.metrics).unwrap_or(serde_json::Value::Null);
-        let lead_score = i32::from(a.lead_score.get());
-        let chars = i32::try_from(record.transcript_chars).unwrap_or(i32::MAX);
-        let latency_ms = i32::try_from(record.latency_ms).unwrap_or(i32::MAX);
-        let usage = record.outcome.usage;
-        let input_tokens = usage.map(|u| i32::try_from(u.input_tokens).unwrap_or(i32::MAX));
-        let output_tokens = usage.map(|u| i32::try_from(u.output_tokens).unwrap_or(i32::MAX));
-        let cost_usd = usage.map(|u| u.cost_usd);
-        let intent = a.intent.as_str();
-        let call_id = record.call_id.as_str();
-        let sentiment = a.sentiment.get();
-        let summary = a.summary.as_str();
-        let next_action = a.next_action.as_str();
-        let analyzer = record.outcome.analyzer.as_str();
-        let prompt_version = record.outcome.prompt_version.as_deref();
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 17] = [
-            &call_id,
-            &sentiment,
-            &lead_score,
-            &intent,
-            &entities,
-            &summary,
-            &next_action,
-            &analyzer,
-            &prompt_version,
-            &record.transcript_hash,
-            &chars,
-            &record.truncated,
-            &metrics,
-            &input_tokens,
-            &output_tokens,
-            &cost_usd,
-            &latency_ms,
-        ];
+    pub async fn upsert_analysis(&self, record: &AnalyticsRecord) -> Result<(), StoreError> {
+        let columns = AnalyticsColumns::of(std::slice::from_ref(record));
+        let params = columns.params();
         let params = &params;
         self.run(
             || format!("upsert analytics for call {}", record.call_id),
             |c| async move {
                 c.client
-                    .execute(&c.statements.upsert_analysis, params)
+                    .execute(&c.statements.upsert_analyses, params)
                     .await
             },
         )
         .await?;
         Ok(())
+    }
+
+    /// Writes a batch's analytics rows in one multi-row statement: one round trip and one
+    /// commit. Returns one result per record, in order. Rows for the same call are written
+    /// once (the last one wins; both records succeed). When Postgres rejects the statement for
+    /// what may be one row's fault (a constraint, a data error, a trigger that raised), the
+    /// statement has rolled back as a whole and every row is written again on its own, so that
+    /// only the rejected record fails; a connection failure, a timeout or a server in trouble
+    /// fails every record of the batch, to be retried.
+    pub async fn upsert_analyses(
+        &self,
+        records: &[AnalyticsRecord],
+    ) -> Vec<Result<(), StoreError>> {
+        if records.len() <= 1 {
+            let mut results = Vec::with_capacity(1);
+            for record in records {
+                results.push(self.upsert_analysis(record).await);
+            }
+            return results;
+        }
+        // One row per call, in rollup-bucket order (see `AnalyticsRecord::bucket`).
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        order.sort_by(|&a, &b| {
+            let key = |i: usize| (&records[i].bucket, records[i].call_id.as_str());
+            key(a).cmp(&key(b))
+        });
+        let mut unique: Vec<AnalyticsRecord> = Vec::with_capacity(records.len());
+        for &index in &order {
+            let record = &records[index];
+            match unique.last_mut() {
+                Some(last) if last.call_id == record.call_id => *last = record.clone(),
+                _ => unique.push(record.clone()),
+            }
+        }
+        let columns = AnalyticsColumns::of(&unique);
+        let params = columns.params();
+        let params = &params;
+        let written = self
+            .run(
+                || format!("upsert analytics for {} calls", unique.len()),
+                |c| async move {
+                    c.client
+                        .execute(&c.statements.upsert_analyses, params)
+                        .await
+                },
+            )
+            .await;
+        match written {
+            Ok(_) => records.iter().map(|_| Ok(())).collect(),
+            Err(error) if may_be_one_rows_fault(&error) => {
+                warn!(error = %crate::error::cause_chain(&error), rows = unique.len(),
+                    "postgres rejected a row of the batch's analytics write; writing each row on its own");
+                let mut results = Vec::with_capacity(records.len());
+                for record in records {
+                    results.push(self.upsert_analysis(record).await);
+                }
+                results
+            }
+            Err(error) => {
+                let shared = Arc::new(error);
+                records
+                    .iter()
+                    .map(|_| Err(StoreError::Batch(Arc::clone(&shared))))
+                    .collect()
+            }
+        }
     }
 
     /// Takes a lease of `lease` on publishing the call's hot-lead message, unless it was
@@ -1898,6 +1940,131 @@ fn stored_analysis(row: &tokio_postgres::Row) -> Result<Option<Analysis>, tokio_
     }))
 }
 
+/// A batch of analytics rows as the column arrays of the `upsert_analyses` statement.
+struct AnalyticsColumns<'a> {
+    call_ids: Vec<&'a str>,
+    sentiments: Vec<f64>,
+    lead_scores: Vec<i32>,
+    intents: Vec<&'a str>,
+    entities: Vec<serde_json::Value>,
+    summaries: Vec<&'a str>,
+    next_actions: Vec<&'a str>,
+    analyzers: Vec<&'a str>,
+    prompt_versions: Vec<Option<&'a str>>,
+    transcript_hashes: Vec<&'a str>,
+    transcript_chars: Vec<i32>,
+    truncated: Vec<bool>,
+    metrics: Vec<serde_json::Value>,
+    input_tokens: Vec<Option<i32>>,
+    output_tokens: Vec<Option<i32>>,
+    costs_usd: Vec<Option<f64>>,
+    latencies_ms: Vec<i32>,
+}
+
+impl<'a> AnalyticsColumns<'a> {
+    fn of(records: &'a [AnalyticsRecord]) -> Self {
+        let saturate = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+        let usage = |r: &AnalyticsRecord| r.outcome.usage;
+        Self {
+            call_ids: records.iter().map(|r| r.call_id.as_str()).collect(),
+            sentiments: records
+                .iter()
+                .map(|r| r.outcome.analysis.sentiment.get())
+                .collect(),
+            lead_scores: records
+                .iter()
+                .map(|r| i32::from(r.outcome.analysis.lead_score.get()))
+                .collect(),
+            intents: records
+                .iter()
+                .map(|r| r.outcome.analysis.intent.as_str())
+                .collect(),
+            entities: records
+                .iter()
+                .map(|r| {
+                    serde_json::to_value(&r.outcome.analysis.entities)
+                        .unwrap_or(serde_json::Value::Null)
+                })
+                .collect(),
+            summaries: records
+                .iter()
+                .map(|r| r.outcome.analysis.summary.as_str())
+                .collect(),
+            next_actions: records
+                .iter()
+                .map(|r| r.outcome.analysis.next_action.as_str())
+                .collect(),
+            analyzers: records
+                .iter()
+                .map(|r| r.outcome.analyzer.as_str())
+                .collect(),
+            prompt_versions: records
+                .iter()
+                .map(|r| r.outcome.prompt_version.as_deref())
+                .collect(),
+            transcript_hashes: records.iter().map(|r| r.transcript_hash.as_str()).collect(),
+            transcript_chars: records
+                .iter()
+                .map(|r| saturate(r.transcript_chars as u64))
+                .collect(),
+            truncated: records.iter().map(|r| r.truncated).collect(),
+            metrics: records
+                .iter()
+                .map(|r| serde_json::to_value(&r.metrics).unwrap_or(serde_json::Value::Null))
+                .collect(),
+            input_tokens: records
+                .iter()
+                .map(|r| usage(r).map(|u| saturate(u64::from(u.input_tokens))))
+                .collect(),
+            output_tokens: records
+                .iter()
+                .map(|r| usage(r).map(|u| saturate(u64::from(u.output_tokens))))
+                .collect(),
+            costs_usd: records
+                .iter()
+                .map(|r| usage(r).map(|u| u.cost_usd))
+                .collect(),
+            latencies_ms: records.iter().map(|r| saturate(r.latency_ms)).collect(),
+        }
+    }
+
+    fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 17] {
+        [
+            &self.call_ids,
+            &self.sentiments,
+            &self.lead_scores,
+            &self.intents,
+            &self.entities,
+            &self.summaries,
+            &self.next_actions,
+            &self.analyzers,
+            &self.prompt_versions,
+            &self.transcript_hashes,
+            &self.transcript_chars,
+            &self.truncated,
+            &self.metrics,
+            &self.input_tokens,
+            &self.output_tokens,
+            &self.costs_usd,
+            &self.latencies_ms,
+        ]
+    }
+}
+
+/// Whether a failed batch write may have failed because of what one row holds: Postgres
+/// answered with an error (a data exception, a constraint, a trigger that raised, a deadlock),
+/// rather than the connection failing, the statement timing out, or the server saying it is
+/// unwell (SQLSTATE classes 08 connection, 53 insufficient resources, 57 operator intervention,
+/// 58 system error). Only then is it worth writing each row on its own to find the culprit.
+fn may_be_one_rows_fault(error: &StoreError) -> bool {
+    let StoreError::Query { source, .. } = error else {
+        return false;
+    };
+    source
+        .as_db_error()
+        .is_some_and(|db| !matches!(&db.code().code()[..2], "08" | "53" | "57" | "58"))
+}
+
 async fn prepare_statements(client: &Client) -> Result<PreparedStatements, tokio_postgres::Error> {
     // Prepared once per connection and pipelined together. Casts keep the reads independent of
     // the types a voice bridge chose for columns it owns (integer or uuid turn ids, an enum role,
@@ -1916,12 +2083,25 @@ async fn prepare_statements(client: &Client) -> Result<PreparedStatements, tokio
            WHERE c.id = $1
            ORDER BY t."startedAt" NULLS LAST, t.id"#,
     );
-    let upsert_analysis = client.prepare(
+    // Every analytics write, of one row or a batch's, is this one statement: rows come as
+    // arrays, one per column, and go in in the order given.
+    let upsert_analyses = client.prepare(
         r#"INSERT INTO "Analytics" ("callId", sentiment, "leadScore", intent, entities, "computedAt",
                                     summary, "nextAction", analyzer, "promptVersion", "transcriptHash",
                                     "transcriptChars", truncated, metrics, "inputTokens", "outputTokens",
                                     "costUsd", "latencyMs")
-           VALUES ($1, $2, $3, $4, $5, now(), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+           SELECT r.call_id, r.sentiment, r.lead_score, r.intent, r.entities, now(),
+                  r.summary, r.next_action, r.analyzer, r.prompt_version, r.transcript_hash,
+                  r.transcript_chars, r.truncated, r.metrics, r.input_tokens, r.output_tokens,
+                  r.cost_usd, r.latency_ms
+           FROM unnest($1::text[], $2::float8[], $3::int4[], $4::text[], $5::jsonb[], $6::text[],
+                       $7::text[], $8::text[], $9::text[], $10::text[], $11::int4[], $12::bool[],
+                       $13::jsonb[], $14::int4[], $15::int4[], $16::float8[], $17::int4[])
+                WITH ORDINALITY AS r(call_id, sentiment, lead_score, intent, entities, summary,
+                                     next_action, analyzer, prompt_version, transcript_hash,
+                                     transcript_chars, truncated, metrics, input_tokens,
+                                     output_tokens, cost_usd, latency_ms, position)
+           ORDER BY r.position
            ON CONFLICT ("callId") DO UPDATE SET
                sentiment = EXCLUDED.sentiment, "leadScore" = EXCLUDED."leadScore",
                intent = EXCLUDED.intent, entities = EXCLUDED.entities, "computedAt" = now(),
@@ -1948,14 +2128,14 @@ async fn prepare_statements(client: &Client) -> Result<PreparedStatements, tokio
     );
     let (
         fetch_call,
-        upsert_analysis,
+        upsert_analyses,
         claim_hot,
         hot_published,
         mark_hot_published,
         release_hot_claim,
     ) = tokio::try_join!(
         fetch_call,
-        upsert_analysis,
+        upsert_analyses,
         claim_hot,
         hot_published,
         mark_hot_published,
@@ -1963,7 +2143,7 @@ async fn prepare_statements(client: &Client) -> Result<PreparedStatements, tokio
     )?;
     Ok(PreparedStatements {
         fetch_call,
-        upsert_analysis,
+        upsert_analyses,
         claim_hot,
         hot_published,
         mark_hot_published,

@@ -26,6 +26,7 @@ use crate::{
     domain::{call_metrics, CallCompleted, CallCompletedError, CallId, HotLead, Transcript},
     error::{Classified, ErrorClass},
     metrics::MetricsLine,
+    write_group::{Abandoned, WriteGroup},
 };
 
 /// How long one invocation may hold the right to publish a call's hot-lead message. Longer
@@ -169,6 +170,9 @@ pub enum RecordError {
     /// Publishing the hot lead failed.
     #[error(transparent)]
     Publish(#[from] TopicError),
+    /// The batch's shared analytics write was abandoned before it reported on this row.
+    #[error(transparent)]
+    WriteAbandoned(#[from] Abandoned),
     /// Another invocation is publishing this call's hot lead right now.
     #[error("hot-lead publish for call {0} is in progress elsewhere")]
     HotPublishInProgress(CallId),
@@ -194,7 +198,9 @@ impl Classified for RecordError {
             RecordError::Store(e) => e.class(),
             RecordError::Analyze(e) => e.class(),
             RecordError::Publish(e) => e.class(),
-            RecordError::HotPublishInProgress(_) => ErrorClass::Transient,
+            RecordError::HotPublishInProgress(_) | RecordError::WriteAbandoned(_) => {
+                ErrorClass::Transient
+            }
         }
     }
 
@@ -207,6 +213,7 @@ impl Classified for RecordError {
             RecordError::Analyze(e) => e.code(),
             RecordError::Publish(e) => e.code(),
             RecordError::HotPublishInProgress(_) => "HotPublishInProgress",
+            RecordError::WriteAbandoned(_) => "WriteAbandoned",
         }
     }
 }
@@ -227,9 +234,10 @@ pub async fn analyze_batch(
     };
     let deadline = super::invocation_deadline(&event.context);
     let tally = LlmTally::default();
+    let writes = AnalyticsWrites::new();
     let records = &event.payload.records;
     let result = run_sqs_batch(records, options, |record| {
-        analyze_record(deps, record, deadline, &tally).boxed()
+        analyze_record(deps, record, deadline, &tally, &writes).boxed()
     })
     .await;
     if matches!(deps.analyzer, Analyzer::Llm { .. }) {
@@ -237,6 +245,10 @@ pub async fn analyze_batch(
     }
     Ok(result?)
 }
+
+/// The analytics rows of one invocation's records, written together (see
+/// [`crate::write_group`]): one statement and one commit for the records in flight at once.
+type AnalyticsWrites = WriteGroup<AnalyticsRecord, Result<(), StoreError>>;
 
 /// Tokens and cost of one invocation's LLM requests, for its EMF line.
 #[derive(Debug, Default)]
@@ -290,7 +302,10 @@ async fn analyze_record(
     record: &SqsMessage,
     deadline: Option<Instant>,
     tally: &LlmTally,
+    writes: &AnalyticsWrites,
 ) -> Result<(), RecordError> {
+    // Until this record writes its row or ends, the batch's shared write waits for it.
+    let write_slot = writes.join();
     let event = CallCompleted::parse(record.body.as_deref().unwrap_or(""))?;
     let call_id = event.call_id;
     Span::current().record("call_id", call_id.as_str());
@@ -329,6 +344,8 @@ async fn analyze_record(
 
     let analysis = match reusable.and_then(|stored| stored.analysis.clone()) {
         Some(analysis) => {
+            // Nothing to write: the batch's shared write need not wait for this record.
+            drop(write_slot);
             info!(lead_score = analysis.lead_score.get(), intent = %analysis.intent, "transcript unchanged; stored analysis reused");
             analysis
         }
@@ -343,30 +360,37 @@ async fn analyze_record(
                 tally.add(usage, latency_ms);
             }
             let metrics = call_metrics(transcript.turns(), rules::utterance_sentiment);
-            deps.store
-                .upsert_analysis(AnalyticsRecord {
-                    call_id: &call_id,
-                    outcome: &outcome,
-                    transcript_hash: &transcript_hash,
-                    transcript_chars: transcript.chars(),
-                    truncated: outcome.truncated,
-                    metrics: &metrics,
-                    latency_ms,
+            let analysis = outcome.analysis.clone();
+            let (analyzer, usage, truncated) =
+                (outcome.analyzer.clone(), outcome.usage, outcome.truncated);
+            let record = AnalyticsRecord {
+                call_id: call_id.clone(),
+                outcome,
+                transcript_hash,
+                transcript_chars: transcript.chars(),
+                truncated,
+                metrics,
+                latency_ms,
+                bucket: (call.agent_id.clone(), call.ended_at),
+            };
+            write_slot
+                .write(record, |rows| async move {
+                    deps.store.upsert_analyses(&rows).await
                 })
-                .await?;
+                .await??;
             info!(
-                lead_score = outcome.analysis.lead_score.get(),
-                intent = %outcome.analysis.intent,
-                sentiment = outcome.analysis.sentiment.get(),
-                analyzer = %outcome.analyzer,
+                lead_score = analysis.lead_score.get(),
+                intent = %analysis.intent,
+                sentiment = analysis.sentiment.get(),
+                analyzer = %analyzer,
                 transcript_chars = transcript.chars(),
-                truncated = outcome.truncated,
-                input_tokens = outcome.usage.map(|u| u.input_tokens),
-                output_tokens = outcome.usage.map(|u| u.output_tokens),
+                truncated,
+                input_tokens = usage.map(|u| u.input_tokens),
+                output_tokens = usage.map(|u| u.output_tokens),
                 latency_ms,
                 "analysis stored"
             );
-            outcome.analysis
+            analysis
         }
     };
 

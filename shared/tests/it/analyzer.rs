@@ -25,8 +25,9 @@ const SUPPORT_CALL: &[(&str, &str)] = &[
 
 #[tokio::test]
 async fn a_mixed_batch_reports_exactly_the_retryable_failures_and_parks_the_malformed_one() {
-    // Arrange: two good calls, a malformed body, an unknown call, and a call whose first
-    // analytics write fails (a trigger raises once for it).
+    // Arrange: two good calls, a malformed body, an unknown call, and a call whose first two
+    // analytics writes fail (a trigger raises for it): the batch's shared write, then its own
+    // row written alone to find which row failed.
     let env = TestEnv::spawn().await;
     let (good_a, good_b, flaky) = (
         format!("good-a-{}", short_id()),
@@ -38,10 +39,10 @@ async fn a_mixed_batch_reports_exactly_the_retryable_failures_and_parks_the_malf
     env.seed_call(&flaky, SUPPORT_CALL).await;
     env.db
         .batch_execute(&format!(
-            r#"CREATE SEQUENCE fail_once;
+            r#"CREATE SEQUENCE fail_twice;
                CREATE FUNCTION fail_first_write() RETURNS trigger LANGUAGE plpgsql AS $$
                BEGIN
-                 IF NEW."callId" = '{flaky}' AND nextval('fail_once') = 1 THEN
+                 IF NEW."callId" = '{flaky}' AND nextval('fail_twice') <= 2 THEN
                    RAISE EXCEPTION 'injected write failure';
                  END IF;
                  RETURN NEW;
@@ -82,13 +83,75 @@ async fn a_mixed_batch_reports_exactly_the_retryable_failures_and_parks_the_malf
         Some("m-malformed")
     );
 
-    // The redelivery of the flaky call succeeds (the write fails only once).
+    // The redelivery of the flaky call succeeds (the write fails only twice).
     let retry = env
         .invoke(vec![delivery("m-flaky", &completed(&flaky), 2)])
         .await
         .unwrap();
     assert!(retry.batch_item_failures.is_empty());
     assert!(env.analytics(&flaky).await.is_some());
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_batch_is_written_in_one_transaction_and_a_rejected_row_still_fails_alone() {
+    let env = TestEnv::spawn().await;
+    let calls: Vec<String> = (0..8)
+        .map(|i| format!("group-{i}-{}", short_id()))
+        .collect();
+    // Support calls: no hot-lead claim updates a row after the analytics write.
+    for call in &calls {
+        env.seed_call(call, SUPPORT_CALL).await;
+    }
+    let mut batch: Vec<_> = calls
+        .iter()
+        .map(|c| record(&format!("m-{c}"), &completed(c)))
+        .collect();
+    // A producer's re-send of a call inside the same batch: one row, both records succeed.
+    batch.push(record("m-resent", &completed(&calls[1])));
+
+    let response = env.invoke(batch).await.unwrap();
+
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    // Every row of the batch was written by one transaction: the same xmin and the same now().
+    let written = env
+        .db
+        .query_one(
+            r#"SELECT count(*), count(DISTINCT xmin::text), count(DISTINCT "computedAt") FROM "Analytics""#,
+            &[],
+        )
+        .await
+        .unwrap();
+    let (rows, transactions, times): (i64, i64, i64) =
+        (written.get(0), written.get(1), written.get(2));
+    assert_eq!((rows, transactions, times), (8, 1, 1));
+
+    // A row Postgres rejects (here a check a trigger enforces for one call, as a constraint
+    // would) fails its record alone: the others of the batch are written.
+    let rejected = &calls[3];
+    env.db
+        .batch_execute(&format!(
+            r#"CREATE FUNCTION reject_one() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN
+                 IF NEW."callId" = '{rejected}' THEN
+                   RAISE EXCEPTION 'row rejected' USING ERRCODE = 'check_violation';
+                 END IF;
+                 RETURN NEW;
+               END $$;
+               CREATE TRIGGER reject_one BEFORE INSERT OR UPDATE ON "Analytics"
+                 FOR EACH ROW EXECUTE FUNCTION reject_one();
+               DELETE FROM "Analytics";"#
+        ))
+        .await
+        .unwrap();
+    let batch: Vec<_> = calls
+        .iter()
+        .map(|c| record(&format!("m-{c}"), &completed(c)))
+        .collect();
+    let response = env.invoke(batch).await.unwrap();
+    assert_eq!(failure_ids(&response), vec![format!("m-{rejected}")]);
+    assert_eq!(env.analytics_count().await, 7);
+    assert!(env.analytics(rejected).await.is_none());
     env.cleanup().await;
 }
 
