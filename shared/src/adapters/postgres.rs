@@ -121,8 +121,8 @@ pub enum StoreError {
     /// The credentials secret is not in the RDS format.
     #[error("database secret is not in the RDS format: {0}")]
     SecretFormat(String),
-    /// A write shared by every record of a batch failed: each record carries the one error.
-    #[error("the batch's analytics write failed")]
+    /// A load or write shared by the records of a batch failed: each carries the one error.
+    #[error("the batch's shared database round trip failed")]
     Batch(#[source] Arc<StoreError>),
 }
 
@@ -176,7 +176,7 @@ pub struct StoredAnalytics {
 
 /// One `"Analytics"` row, as [`PgStore::upsert_analysis`] and [`PgStore::upsert_analyses`]
 /// write it. Owned, so that the records of a batch can queue their rows for one shared write
-/// ([`crate::write_group`]).
+/// ([`crate::round_trip_group`]).
 #[derive(Debug, Clone)]
 pub struct AnalyticsRecord {
     /// The call.
@@ -549,7 +549,7 @@ ORDER BY c."endedAt", c.id
 LIMIT $8"#;
 
 struct PreparedStatements {
-    fetch_call: Statement,
+    fetch_calls: Statement,
     upsert_analyses: Statement,
     claim_hot: Statement,
     hot_published: Statement,
@@ -610,57 +610,52 @@ impl PgStore {
     /// # Errors
     /// [`StoreError`] on any database fault.
     pub async fn fetch_call(&self, call_id: &CallId) -> Result<Option<StoredCall>, StoreError> {
-        let operation = || format!("load call {call_id}");
+        let mut calls = self.fetch_calls(std::slice::from_ref(call_id)).await?;
+        Ok(calls.pop().flatten())
+    }
+
+    /// Loads the calls of a batch, each with its turns in order and its analytics row, in one
+    /// query: one entry per id, in order, `None` where no `"Call"` row has the id.
+    ///
+    /// # Errors
+    /// [`StoreError`] on any database fault.
+    pub async fn fetch_calls(
+        &self,
+        call_ids: &[CallId],
+    ) -> Result<Vec<Option<StoredCall>>, StoreError> {
+        let operation = || match call_ids {
+            [one] => format!("load call {one}"),
+            _ => format!("load {} calls", call_ids.len()),
+        };
+        let ids: Vec<&str> = call_ids.iter().map(CallId::as_str).collect();
+        let ids = &ids;
         let rows = self
             .run(operation, |c| async move {
-                c.client
-                    .query(&c.statements.fetch_call, &[&call_id.as_str()])
-                    .await
+                c.client.query(&c.statements.fetch_calls, &[ids]).await
             })
             .await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
         let read = |e: tokio_postgres::Error| StoreError::Query {
             operation: operation(),
             source: e,
         };
-        let analytics = match first
-            .try_get::<_, Option<String>>("analyzer")
-            .map_err(read)?
-        {
-            None => None,
-            Some(analyzer) => Some(StoredAnalytics {
-                transcript_hash: first.try_get("transcript_hash").map_err(read)?,
-                analyzer,
-                prompt_version: first.try_get("prompt_version").map_err(read)?,
-                hot_published_at: first.try_get("hot_published_at").map_err(read)?,
-                analysis: stored_analysis(first).map_err(read)?,
-            }),
-        };
-        let mut turns = Vec::with_capacity(rows.len());
-        for row in &rows {
-            // A LEFT JOIN row without a turn carries NULLs in every turn column.
-            let Some(role) = row.try_get::<_, Option<String>>("role").map_err(read)? else {
-                continue;
-            };
-            turns.push(Turn {
-                role: Role::parse(&role),
-                text: row
-                    .try_get::<_, Option<String>>("text")
-                    .map_err(read)?
-                    .unwrap_or_default(),
-                started_at: row.try_get("turn_started_at").map_err(read)?,
-                ended_at: row.try_get("turn_ended_at").map_err(read)?,
-            });
+        // Rows come grouped by call, turns in order within each.
+        let mut loaded: std::collections::HashMap<String, StoredCall> =
+            std::collections::HashMap::with_capacity(call_ids.len());
+        let mut start = 0;
+        while start < rows.len() {
+            let id: String = rows[start].try_get("call_id").map_err(read)?;
+            let mut end = start + 1;
+            while end < rows.len() && rows[end].try_get::<_, String>("call_id").map_err(read)? == id
+            {
+                end += 1;
+            }
+            loaded.insert(id, stored_call(&rows[start..end]).map_err(read)?);
+            start = end;
         }
-        Ok(Some(StoredCall {
-            from_number: first.try_get("from_number").map_err(read)?,
-            agent_id: first.try_get("agent_id").map_err(read)?,
-            ended_at: first.try_get("call_ended_at").map_err(read)?,
-            turns,
-            analytics,
-        }))
+        Ok(call_ids
+            .iter()
+            .map(|id| loaded.get(id.as_str()).cloned())
+            .collect())
     }
 
     /// Inserts or replaces the call's analytics row (one statement). `"hotPublishedAt"` is
@@ -1940,6 +1935,44 @@ fn stored_analysis(row: &tokio_postgres::Row) -> Result<Option<Analysis>, tokio_
     }))
 }
 
+/// One call's rows of the `fetch_calls` statement (at least one: the LEFT JOINs give a call
+/// without turns one row of NULL turn columns) as a [`StoredCall`].
+fn stored_call(rows: &[tokio_postgres::Row]) -> Result<StoredCall, tokio_postgres::Error> {
+    let first = &rows[0];
+    let analytics = match first.try_get::<_, Option<String>>("analyzer")? {
+        None => None,
+        Some(analyzer) => Some(StoredAnalytics {
+            transcript_hash: first.try_get("transcript_hash")?,
+            analyzer,
+            prompt_version: first.try_get("prompt_version")?,
+            hot_published_at: first.try_get("hot_published_at")?,
+            analysis: stored_analysis(first)?,
+        }),
+    };
+    let mut turns = Vec::with_capacity(rows.len());
+    for row in rows {
+        // A LEFT JOIN row without a turn carries NULLs in every turn column.
+        let Some(role) = row.try_get::<_, Option<String>>("role")? else {
+            continue;
+        };
+        turns.push(Turn {
+            role: Role::parse(&role),
+            text: row
+                .try_get::<_, Option<String>>("text")?
+                .unwrap_or_default(),
+            started_at: row.try_get("turn_started_at")?,
+            ended_at: row.try_get("turn_ended_at")?,
+        });
+    }
+    Ok(StoredCall {
+        from_number: first.try_get("from_number")?,
+        agent_id: first.try_get("agent_id")?,
+        ended_at: first.try_get("call_ended_at")?,
+        turns,
+        analytics,
+    })
+}
+
 /// A batch of analytics rows as the column arrays of the `upsert_analyses` statement.
 struct AnalyticsColumns<'a> {
     call_ids: Vec<&'a str>,
@@ -2069,8 +2102,9 @@ async fn prepare_statements(client: &Client) -> Result<PreparedStatements, tokio
     // Prepared once per connection and pipelined together. Casts keep the reads independent of
     // the types a voice bridge chose for columns it owns (integer or uuid turn ids, an enum role,
     // timestamp without time zone).
-    let fetch_call = client.prepare(
-        r#"SELECT c."fromNumber"::text AS from_number, c."agentId"::text AS agent_id,
+    let fetch_calls = client.prepare(
+        r#"SELECT c.id::text AS call_id,
+                  c."fromNumber"::text AS from_number, c."agentId"::text AS agent_id,
                   c."endedAt"::timestamptz AS call_ended_at,
                   a.analyzer, a."transcriptHash" AS transcript_hash, a."promptVersion" AS prompt_version,
                   a."hotPublishedAt" AS hot_published_at, a.sentiment, a."leadScore" AS lead_score,
@@ -2080,8 +2114,8 @@ async fn prepare_statements(client: &Client) -> Result<PreparedStatements, tokio
            FROM "Call" c
            LEFT JOIN "Analytics" a ON a."callId" = c.id
            LEFT JOIN "Turn" t ON t."callId" = c.id
-           WHERE c.id = $1
-           ORDER BY t."startedAt" NULLS LAST, t.id"#,
+           WHERE c.id = ANY($1::text[])
+           ORDER BY c.id, t."startedAt" NULLS LAST, t.id"#,
     );
     // Every analytics write, of one row or a batch's, is this one statement: rows come as
     // arrays, one per column, and go in in the order given.
@@ -2127,14 +2161,14 @@ async fn prepare_statements(client: &Client) -> Result<PreparedStatements, tokio
         r#"UPDATE "Analytics" SET "hotClaimExpiresAt" = NULL WHERE "callId" = $1 AND "hotPublishedAt" IS NULL"#,
     );
     let (
-        fetch_call,
+        fetch_calls,
         upsert_analyses,
         claim_hot,
         hot_published,
         mark_hot_published,
         release_hot_claim,
     ) = tokio::try_join!(
-        fetch_call,
+        fetch_calls,
         upsert_analyses,
         claim_hot,
         hot_published,
@@ -2142,7 +2176,7 @@ async fn prepare_statements(client: &Client) -> Result<PreparedStatements, tokio
         release_hot_claim
     )?;
     Ok(PreparedStatements {
-        fetch_call,
+        fetch_calls,
         upsert_analyses,
         claim_hot,
         hot_published,

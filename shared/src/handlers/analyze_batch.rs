@@ -15,7 +15,7 @@ use tracing::{info, warn, Span};
 use crate::{
     adapters::{
         llm::LlmError,
-        postgres::{AnalyticsRecord, HotClaim, PgStore, StoreError},
+        postgres::{AnalyticsRecord, HotClaim, PgStore, StoreError, StoredCall},
         secrets::SecretsStore,
         sns::{HotLeadTopic, TopicError},
         sqs::DeadLetters,
@@ -26,7 +26,7 @@ use crate::{
     domain::{call_metrics, CallCompleted, CallCompletedError, CallId, HotLead, Transcript},
     error::{Classified, ErrorClass},
     metrics::MetricsLine,
-    write_group::{Abandoned, WriteGroup},
+    round_trip_group::{Abandoned, RoundTripGroup},
 };
 
 /// How long one invocation may hold the right to publish a call's hot-lead message. Longer
@@ -234,10 +234,10 @@ pub async fn analyze_batch(
     };
     let deadline = super::invocation_deadline(&event.context);
     let tally = LlmTally::default();
-    let writes = AnalyticsWrites::new();
+    let shared = SharedRoundTrips::default();
     let records = &event.payload.records;
     let result = run_sqs_batch(records, options, |record| {
-        analyze_record(deps, record, deadline, &tally, &writes).boxed()
+        analyze_record(deps, record, deadline, &tally, &shared).boxed()
     })
     .await;
     if matches!(deps.analyzer, Analyzer::Llm { .. }) {
@@ -246,9 +246,30 @@ pub async fn analyze_batch(
     Ok(result?)
 }
 
-/// The analytics rows of one invocation's records, written together (see
-/// [`crate::write_group`]): one statement and one commit for the records in flight at once.
-type AnalyticsWrites = WriteGroup<AnalyticsRecord, Result<(), StoreError>>;
+/// The round trips an invocation's records share (see [`crate::round_trip_group`]): the
+/// records in flight at once load their calls with one query and write their rows with one
+/// statement and one commit.
+#[derive(Default)]
+struct SharedRoundTrips {
+    loads: RoundTripGroup<CallId, Result<Option<StoredCall>, StoreError>>,
+    writes: RoundTripGroup<AnalyticsRecord, Result<(), StoreError>>,
+}
+
+/// Loads a group's calls; a failed query fails each of its records with the one error.
+async fn load_calls(
+    store: &PgStore,
+    ids: Vec<CallId>,
+) -> Vec<Result<Option<StoredCall>, StoreError>> {
+    match store.fetch_calls(&ids).await {
+        Ok(calls) => calls.into_iter().map(Ok).collect(),
+        Err(error) => {
+            let shared = std::sync::Arc::new(error);
+            ids.iter()
+                .map(|_| Err(StoreError::Batch(std::sync::Arc::clone(&shared))))
+                .collect()
+        }
+    }
+}
 
 /// Tokens and cost of one invocation's LLM requests, for its EMF line.
 #[derive(Debug, Default)]
@@ -302,20 +323,20 @@ async fn analyze_record(
     record: &SqsMessage,
     deadline: Option<Instant>,
     tally: &LlmTally,
-    writes: &AnalyticsWrites,
+    shared: &SharedRoundTrips,
 ) -> Result<(), RecordError> {
-    // Until this record writes its row or ends, the batch's shared write waits for it.
-    let write_slot = writes.join();
+    // Until this record sends its request or ends, the batch's shared load and write wait for it.
+    let load_slot = shared.loads.join();
+    let write_slot = shared.writes.join();
     let event = CallCompleted::parse(record.body.as_deref().unwrap_or(""))?;
     let call_id = event.call_id;
     Span::current().record("call_id", call_id.as_str());
     let delivery = receive_count(record);
     let limit = deps.config.max_missing_retries;
 
-    let call = deps
-        .store
-        .fetch_call(&call_id)
-        .await?
+    let call = load_slot
+        .send(call_id.clone(), |ids| load_calls(&deps.store, ids))
+        .await??
         .ok_or_else(|| RecordError::CallNotFound {
             call_id: call_id.clone(),
             delivery,
@@ -351,15 +372,20 @@ async fn analyze_record(
         }
         None => {
             let started = Instant::now();
-            let outcome = deps
-                .analyzer
-                .analyze(&transcript, deps.config.transcript_max_chars, deadline)
-                .await?;
+            let analysis =
+                deps.analyzer
+                    .analyze(&transcript, deps.config.transcript_max_chars, deadline);
+            // The call metrics depend on the transcript alone: computed while the LLM request is
+            // in flight (join polls the request first, so it is sent before this CPU work), not
+            // after the answer, where they would lengthen the batch.
+            let (outcome, metrics) = tokio::join!(analysis, async {
+                call_metrics(transcript.turns(), rules::utterance_sentiment)
+            });
+            let outcome = outcome?;
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             if let Some(usage) = &outcome.usage {
                 tally.add(usage, latency_ms);
             }
-            let metrics = call_metrics(transcript.turns(), rules::utterance_sentiment);
             let analysis = outcome.analysis.clone();
             let (analyzer, usage, truncated) =
                 (outcome.analyzer.clone(), outcome.usage, outcome.truncated);
@@ -374,7 +400,7 @@ async fn analyze_record(
                 bucket: (call.agent_id.clone(), call.ended_at),
             };
             write_slot
-                .write(record, |rows| async move {
+                .send(record, |rows| async move {
                     deps.store.upsert_analyses(&rows).await
                 })
                 .await??;

@@ -126,6 +126,20 @@ async fn a_batch_is_written_in_one_transaction_and_a_rejected_row_still_fails_al
         (written.get(0), written.get(1), written.get(2));
     assert_eq!((rows, transactions, times), (8, 1, 1));
 
+    // The batch's calls were loaded by one query; each record gets its own call, in order,
+    // and an id with no call gets none.
+    let ids: Vec<postcall::domain::CallId> = [&calls[2], "no-such-call", &calls[5], &calls[2]]
+        .into_iter()
+        .map(|id| postcall::domain::CallId::parse(id).unwrap())
+        .collect();
+    let loaded = env.deps.store.fetch_calls(&ids).await.unwrap();
+    let turns: Vec<Option<usize>> = loaded
+        .iter()
+        .map(|c| c.as_ref().map(|c| c.turns.len()))
+        .collect();
+    assert_eq!(turns, vec![Some(4), None, Some(4), Some(4)]);
+    assert!(loaded[0].as_ref().unwrap().analytics.is_some());
+
     // A row Postgres rejects (here a check a trigger enforces for one call, as a constraint
     // would) fails its record alone: the others of the batch are written.
     let rejected = &calls[3];

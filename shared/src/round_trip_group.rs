@@ -1,16 +1,17 @@
-//! Group commit for the records of one batch.
+//! One database round trip shared by the records of a batch.
 //!
 //! The batch runner ([`crate::batch`]) handles each record in its own future, with its own
-//! span, panic guard and outcome. A [`WriteGroup`] lets those futures share one database write:
-//! each record [`joins`](WriteGroup::join) the group when it starts, and then either
-//! [`writes`](Member::write) its row or leaves (drops its [`Member`]: it failed, or had nothing
-//! to write). When every record in flight has written or left, the last one to arrive writes
-//! every queued row at once (one statement, one commit) and hands each record its own result.
+//! span, panic guard and outcome. A [`RoundTripGroup`] lets those futures share one round trip:
+//! each record [`joins`](RoundTripGroup::join) the group when it starts, and then either
+//! [`sends`](Member::send) its request (a call id to load, a row to write) or leaves (drops its
+//! [`Member`]: it failed, or had nothing to send). When every record in flight has sent or
+//! left, the last one to arrive runs every queued request at once (one statement) and hands
+//! each record its own result.
 //!
-//! So a batch of ten records costs one round trip and one WAL flush instead of ten, while a
-//! record whose row is rejected still fails alone: the flush function returns one result per
-//! row. Records that start while a flush runs (when the batch is larger than its concurrency)
-//! form the next group.
+//! So a batch of ten records loads its calls with one query and writes its rows with one
+//! statement and one commit, instead of ten of each, while a record whose row is rejected still
+//! fails alone: the flush function returns one result per request. Records that start while a
+//! flush runs (when the batch is larger than its concurrency) form the next group.
 
 use std::{collections::HashMap, future::Future, sync::Mutex};
 
@@ -22,9 +23,9 @@ use tokio::sync::Notify;
 #[error("the group write carrying this row was abandoned")]
 pub struct Abandoned;
 
-/// Rows queued by the records of one batch, written together. See the module docs.
+/// Requests queued by the records of one batch, run together. See the module docs.
 #[derive(Debug)]
-pub struct WriteGroup<Row, Out> {
+pub struct RoundTripGroup<Row, Out> {
     state: Mutex<GroupState<Row, Out>>,
     wake: Notify,
 }
@@ -42,7 +43,7 @@ struct GroupState<Row, Out> {
     next_ticket: u64,
 }
 
-impl<Row, Out> Default for WriteGroup<Row, Out> {
+impl<Row, Out> Default for RoundTripGroup<Row, Out> {
     fn default() -> Self {
         Self {
             state: Mutex::new(GroupState {
@@ -57,14 +58,14 @@ impl<Row, Out> Default for WriteGroup<Row, Out> {
     }
 }
 
-impl<Row, Out> WriteGroup<Row, Out> {
+impl<Row, Out> RoundTripGroup<Row, Out> {
     /// An empty group.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Enters a record into the group: until it writes or is dropped, no flush starts without
-    /// its row.
+    /// Enters a record into the group: until it sends or is dropped, no flush starts without
+    /// its request.
     pub fn join(&self) -> Member<'_, Row, Out> {
         let mut state = self.lock();
         state.in_flight += 1;
@@ -85,23 +86,23 @@ impl<Row, Out> WriteGroup<Row, Out> {
     }
 }
 
-/// One record's place in a [`WriteGroup`].
+/// One record's place in a [`RoundTripGroup`].
 #[derive(Debug)]
 pub struct Member<'g, Row, Out> {
-    group: &'g WriteGroup<Row, Out>,
+    group: &'g RoundTripGroup<Row, Out>,
     ticket: u64,
     /// Counted in `in_flight`: has neither written nor left.
     pending: bool,
 }
 
 impl<Row, Out> Member<'_, Row, Out> {
-    /// Queues `row` and waits for the flush that writes it. The member whose arrival leaves no
-    /// record in flight runs `flush` on every queued row; `flush` must return one result per
-    /// row, in order.
+    /// Queues `row` and waits for the flush that runs it. The member whose arrival leaves no
+    /// record in flight runs `flush` on every queued request; `flush` must return one result
+    /// per request, in order.
     ///
     /// # Errors
     /// [`Abandoned`] when the member running the flush was cancelled or panicked.
-    pub async fn write<F, Fut>(mut self, row: Row, flush: F) -> Result<Out, Abandoned>
+    pub async fn send<F, Fut>(mut self, row: Row, flush: F) -> Result<Out, Abandoned>
     where
         F: FnOnce(Vec<Row>) -> Fut,
         Fut: Future<Output = Vec<Out>>,
@@ -163,7 +164,7 @@ impl<Row, Out> Drop for Member<'_, Row, Out> {
 /// Hands out a flush's results; if the flush is dropped half way (the leader was cancelled or
 /// panicked), every member of its group gets [`Abandoned`] instead of waiting forever.
 struct FlushGuard<'g, Row, Out> {
-    group: &'g WriteGroup<Row, Out>,
+    group: &'g RoundTripGroup<Row, Out>,
     tickets: Vec<u64>,
     done: bool,
 }
@@ -213,7 +214,7 @@ mod tests {
         delay: impl Fn(usize) -> u64,
         leaves: impl Fn(usize) -> bool,
     ) -> (Vec<Option<Result<usize, Abandoned>>>, Vec<usize>) {
-        let group: WriteGroup<usize, usize> = WriteGroup::new();
+        let group: RoundTripGroup<usize, usize> = RoundTripGroup::new();
         let flushes = Mutex::new(Vec::new());
         let results: Vec<(usize, Option<Result<usize, Abandoned>>)> = futures::stream::iter(0..n)
             .map(|i| {
@@ -227,7 +228,7 @@ mod tests {
                         return (i, None);
                     }
                     let out = member
-                        .write(i, |rows: Vec<usize>| async move {
+                        .send(i, |rows: Vec<usize>| async move {
                             flushes.lock().unwrap().push(rows.len());
                             tokio::time::sleep(Duration::from_millis(5)).await;
                             rows.into_iter().map(|r| r * 10).collect()
@@ -286,10 +287,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_flush_that_returns_too_few_results_or_panics_abandons_its_rows_instead_of_hanging() {
-        let group: WriteGroup<usize, usize> = WriteGroup::new();
+        let group: RoundTripGroup<usize, usize> = RoundTripGroup::new();
         let (a, b) = (group.join(), group.join());
         let short = |rows: Vec<usize>| async move { rows.into_iter().take(1).collect() };
-        let (ra, rb) = tokio::join!(a.write(1, short), b.write(2, short));
+        let (ra, rb) = tokio::join!(a.send(1, short), b.send(2, short));
         let mut got = [ra, rb];
         got.sort();
         assert_eq!(got, [Ok(1), Err(Abandoned)]);
@@ -303,8 +304,8 @@ mod tests {
             Vec::new()
         };
         let (ra, rb) = tokio::join!(
-            std::panic::AssertUnwindSafe(a.write(1, panicking)).catch_unwind(),
-            std::panic::AssertUnwindSafe(b.write(2, panicking)).catch_unwind(),
+            std::panic::AssertUnwindSafe(a.send(1, panicking)).catch_unwind(),
+            std::panic::AssertUnwindSafe(b.send(2, panicking)).catch_unwind(),
         );
         // One of them led the flush and panicked; the other was told, not left waiting.
         let outcomes = [ra.is_err(), rb.is_err()];
