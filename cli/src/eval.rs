@@ -16,9 +16,10 @@ use anyhow::{bail, Context as _};
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use futures::StreamExt as _;
 use postcall::{
+    adapters::llm::ApiKeySource,
     analysis::{rules::utterance_sentiment, Analyzer},
-    config::{AnalyzerKind, LlmConfig},
-    domain::{call_metrics, CallMetrics, HotLeadPolicy, Intent, Role, Transcript, Turn},
+    config::{AnalysisSettings, AnalyzerKind},
+    domain::{call_metrics, CallMetrics, Intent, Role, Transcript, Turn},
 };
 
 use self::render::{render, summarize_metrics};
@@ -126,7 +127,7 @@ pub fn transcript_of(call: &LabelledCall) -> Transcript {
 /// came from, and the features that moved each model (the rules analyzer's own account),
 /// then the label beside the analysis.
 pub fn explain(call: &LabelledCall, truth: &Truth) -> String {
-    let transcript = transcript_of(call).capped(12_000);
+    let transcript = transcript_of(call).capped(postcall::config::DEFAULT_TRANSCRIPT_MAX_CHARS);
     let mut out = postcall::analysis::rules::explain(&transcript);
     let analysis = postcall::analysis::rules::analyze(&transcript);
     let _ = writeln!(out, "\nlabel:    {truth:?}");
@@ -195,33 +196,29 @@ pub async fn run(options: EvalOptions) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let lookup = |name: &str| env(name);
-    let kind = match options.analyzer.as_deref().or(env("ANALYZER").as_deref()) {
-        None | Some("rules") => AnalyzerKind::Rules,
-        Some("llm") => AnalyzerKind::Llm(Box::new(
-            LlmConfig::from_lookup(&lookup)
-                .context("LLM configuration (LLM_BASE_URL, LLM_API_KEY, ...)")?,
-        )),
-        Some(other) => bail!("--analyzer takes rules or llm, not {other:?}"),
+    // The analyzer's own settings (ANALYZER, LLM_*, TRANSCRIPT_MAX_CHARS, HOT_LEAD_*), read as
+    // the function reads them, with --analyzer in place of ANALYZER.
+    let lookup = |name: &str| match (name, options.analyzer.as_deref()) {
+        ("ANALYZER", Some(analyzer)) => Some(analyzer.to_string()),
+        _ => std::env::var(name).ok(),
     };
-    let secrets = if matches!(kind, AnalyzerKind::Llm(_)) && env("LLM_API_KEY_SECRET_ARN").is_some()
-    {
-        let aws = postcall::config::aws_sdk_config().await;
-        Some(postcall::adapters::secrets::SecretsStore::new(
-            aws_sdk_secretsmanager::Client::new(&aws),
-        ))
-    } else {
-        None
+    let settings = AnalysisSettings::from_lookup(&lookup).context(
+        "analyzer settings (ANALYZER, LLM_BASE_URL, LLM_API_KEY, TRANSCRIPT_MAX_CHARS, HOT_LEAD_*)",
+    )?;
+    let secrets = match &settings.analyzer {
+        AnalyzerKind::Llm(llm) if matches!(llm.key, ApiKeySource::SecretArn(_)) => {
+            let aws = postcall::config::aws_sdk_config().await;
+            Some(postcall::adapters::secrets::SecretsStore::new(
+                aws_sdk_secretsmanager::Client::new(&aws),
+            ))
+        }
+        _ => None,
     };
-    let analyzer = Analyzer::from_config(&kind, secrets).context("build the analyzer")?;
+    let analyzer =
+        Analyzer::from_config(&settings.analyzer, secrets).context("build the analyzer")?;
     // One policy judges the label and the prediction alike.
-    let policy = HotLeadPolicy::from_lookup(&lookup).context("hot-lead thresholds")?;
-    let max_chars: usize = env("TRANSCRIPT_MAX_CHARS")
-        .map(|v| v.parse())
-        .transpose()
-        .context("TRANSCRIPT_MAX_CHARS takes a number")?
-        .unwrap_or(12_000);
+    let policy = settings.hot_lead_policy;
+    let max_chars = settings.transcript_max_chars;
     let concurrency = if matches!(analyzer, Analyzer::Rules) {
         1
     } else {

@@ -32,7 +32,7 @@ pub const MIN_CALLS: usize = 5;
 /// …from this many verticals.
 pub const MIN_VERTICALS: usize = 3;
 /// The transcript cap the analyzer runs with by default (`TRANSCRIPT_MAX_CHARS`).
-const MAX_CHARS: usize = 12_000;
+const MAX_CHARS: usize = postcall::config::DEFAULT_TRANSCRIPT_MAX_CHARS;
 
 /// Options of `postcall train`.
 pub struct TrainOptions {

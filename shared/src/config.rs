@@ -860,15 +860,24 @@ pub struct AnalyzerConfig {
     pub dead_letter_queue_url: Option<String>,
 }
 
-impl AnalyzerConfig {
-    /// Reads the process environment.
-    ///
-    /// # Errors
-    /// [`ConfigError`] naming the variable that is missing or malformed.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&|k: &str| std::env::var(k).ok())
-    }
+/// Characters of transcript analyzed unless `TRANSCRIPT_MAX_CHARS` says otherwise (head and
+/// tail kept). The one default: the analyzer, eval, train and the benchmark all use it.
+pub const DEFAULT_TRANSCRIPT_MAX_CHARS: usize = 12_000;
 
+/// What decides an analysis, apart from where it is stored: the analyzer, how much of the
+/// transcript it reads, and which analyses are hot leads. [`AnalyzerConfig`] reads these, and
+/// so does `postcall eval`, so that an evaluation measures what the function would do.
+#[derive(Debug, Clone)]
+pub struct AnalysisSettings {
+    /// Which analyzer: `ANALYZER` (`rules` or `llm`); unset, the LLM when a key is configured.
+    pub analyzer: AnalyzerKind,
+    /// `TRANSCRIPT_MAX_CHARS`.
+    pub transcript_max_chars: usize,
+    /// `HOT_LEAD_MIN_SCORE`, `HOT_LEAD_INTENTS`.
+    pub hot_lead_policy: HotLeadPolicy,
+}
+
+impl AnalysisSettings {
     /// Reads settings through `lookup`.
     ///
     /// # Errors
@@ -891,6 +900,38 @@ impl AnalyzerConfig {
             }
         };
         Ok(Self {
+            analyzer,
+            transcript_max_chars: usize::try_from(positive(
+                lookup,
+                "TRANSCRIPT_MAX_CHARS",
+                DEFAULT_TRANSCRIPT_MAX_CHARS as u64,
+            )?)
+            .unwrap_or(usize::MAX),
+            hot_lead_policy: HotLeadPolicy::from_lookup(lookup)?,
+        })
+    }
+}
+
+impl AnalyzerConfig {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable that is missing or malformed.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|k: &str| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `lookup`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable that is missing or malformed.
+    pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
+        let AnalysisSettings {
+            analyzer,
+            transcript_max_chars,
+            hot_lead_policy,
+        } = AnalysisSettings::from_lookup(lookup)?;
+        Ok(Self {
             database: DatabaseConfig::from_lookup(lookup)?,
             auto_migrate: flag(lookup, "AUTO_MIGRATE")?,
             analyzer,
@@ -898,13 +939,8 @@ impl AnalyzerConfig {
                 .unwrap_or(usize::MAX),
             max_missing_retries: u32::try_from(positive(lookup, "MAX_MISSING_RETRIES", 3)?)
                 .unwrap_or(u32::MAX),
-            transcript_max_chars: usize::try_from(positive(
-                lookup,
-                "TRANSCRIPT_MAX_CHARS",
-                12_000,
-            )?)
-            .unwrap_or(usize::MAX),
-            hot_lead_policy: HotLeadPolicy::from_lookup(lookup)?,
+            transcript_max_chars,
+            hot_lead_policy,
             hot_leads_topic_arn: get(lookup, "HOT_LEADS_TOPIC_ARN"),
             dead_letter_queue_url: get(lookup, "DEAD_LETTER_QUEUE_URL"),
         })

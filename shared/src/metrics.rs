@@ -27,6 +27,16 @@ impl Unit {
     }
 }
 
+/// The nearest-rank percentile of sorted samples: the value at rank ⌈p·n/100⌉ (1-based), the
+/// smallest sample with at least `percentile` % of the samples at or below it. `None` when
+/// there are none. The one percentile of the project: call metrics, the benchmark and its
+/// cold-start section all use it.
+pub fn nearest_rank<T: Copy>(sorted: &[T], percentile: f64) -> Option<T> {
+    // p·n first, then /100: exact for whole percentiles (0.95 × 20 is not 19 in binary).
+    let rank = (percentile * sorted.len() as f64 / 100.0).ceil() as usize;
+    sorted.get(rank.max(1) - 1).copied()
+}
+
 static IN_LAMBDA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// Most metrics one EMF object may hold.
@@ -145,5 +155,16 @@ mod tests {
             line = line.count("X", 1);
         }
         assert_eq!(line.metrics.len(), MAX_METRICS);
+    }
+
+    #[test]
+    fn nearest_rank_takes_the_ceiling_rank_and_is_none_when_empty() {
+        let samples: Vec<i64> = (1..=20).collect();
+        assert_eq!(super::nearest_rank(&samples, 50.0), Some(10));
+        assert_eq!(super::nearest_rank(&samples, 95.0), Some(19));
+        assert_eq!(super::nearest_rank(&samples, 100.0), Some(20));
+        assert_eq!(super::nearest_rank(&samples, 0.0), Some(1));
+        assert_eq!(super::nearest_rank(&[7.5], 99.0), Some(7.5));
+        assert_eq!(super::nearest_rank::<f64>(&[], 50.0), None);
     }
 }

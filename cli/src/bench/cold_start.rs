@@ -127,12 +127,7 @@ fn median(sorted: &[f64]) -> f64 {
 /// The `p`th percentile of sorted values by nearest rank: the smallest value with at least `p`%
 /// of the values at or below it. NaN when empty.
 fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
-    let n = sorted.len();
-    let rank = ((p / 100.0) * n as f64).ceil() as usize;
-    sorted
-        .get(rank.clamp(1, n.max(1)) - 1)
-        .copied()
-        .unwrap_or(f64::NAN)
+    postcall::metrics::nearest_rank(sorted, p).unwrap_or(f64::NAN)
 }
 
 /// What one run found.

@@ -292,7 +292,7 @@ mod tests {
                 .map(|(role, text)| Turn::new(*role, *text))
                 .collect(),
         )
-        .capped(12_000)
+        .capped(crate::config::DEFAULT_TRANSCRIPT_MAX_CHARS)
     }
 
     fn assert_in_range(a: &Analysis) {
@@ -859,7 +859,7 @@ mod tests {
 
     fn check(turns: Vec<(Role, String)>) -> Result<(), TestCaseError> {
         let transcript = Transcript::new(turns.into_iter().map(|(r, t)| Turn::new(r, t)).collect())
-            .capped(12_000);
+            .capped(crate::config::DEFAULT_TRANSCRIPT_MAX_CHARS);
         let a = analyze(&transcript);
         prop_assert!((-1.0..=1.0).contains(&a.sentiment.get()));
         prop_assert!(a.lead_score.get() <= 100);

@@ -34,6 +34,7 @@
 //!   `Some` moods of its turns, `None` when there are none.
 
 use super::turn::{Role, Turn};
+use crate::metrics::nearest_rank;
 
 /// Milliseconds per word assumed when estimating a missing end: 2.5 words per second.
 const MS_PER_WORD: i64 = 400;
@@ -335,16 +336,10 @@ fn latency(timed: &[Timed]) -> Latency {
         .collect();
     samples.sort_unstable();
     Latency {
-        p50: nearest_rank(&samples, 50),
-        p95: nearest_rank(&samples, 95),
+        p50: nearest_rank(&samples, 50.0),
+        p95: nearest_rank(&samples, 95.0),
         samples: count(samples.len()),
     }
-}
-
-/// The nearest-rank percentile of sorted samples: the value at rank ⌈p·n/100⌉ (1-based).
-fn nearest_rank(sorted: &[i64], percentile: usize) -> Option<i64> {
-    let rank = (percentile * sorted.len()).div_ceil(100).max(1);
-    sorted.get(rank.saturating_sub(1)).copied()
 }
 
 /// `span` is the timed call's `(first start, duration)` in milliseconds.
