@@ -6,6 +6,7 @@
 //! prints, and `--json FILE` keeps the numbers. `--quick` is a smoke run with small sizes.
 
 mod cold_start;
+mod python_baseline;
 
 use std::{
     collections::VecDeque,
@@ -66,7 +67,7 @@ const SECTIONS: [&str; 6] = [
 const DEFAULT_BENCH_URL: &str = "postgres://postgres@127.0.0.1:5432/postcall_bench";
 const NATS_URL: &str = "nats://127.0.0.1:4222";
 /// The analyzer's default transcript cap.
-const MAX_CHARS: usize = 12_000;
+const MAX_CHARS: usize = postcall::config::DEFAULT_TRANSCRIPT_MAX_CHARS;
 
 /// Sizes of one run: the full run is what docs/benchmarks.md reports.
 struct Sizes {
@@ -113,6 +114,10 @@ const QUICK: Sizes = Sizes {
 pub struct BenchReport {
     pub quick: bool,
     pub machine: String,
+    /// The checkout measured (`git describe`-like: short hash, `+dirty` with local changes).
+    pub commit: String,
+    /// When the run started (UTC).
+    pub date: String,
     pub build: &'static str,
     pub rules: Vec<RulesResult>,
     pub analyzer: Vec<AnalyzerRun>,
@@ -124,6 +129,9 @@ pub struct BenchReport {
     pub dashboard_queries: QueryBench,
     pub cost: Vec<CostRow>,
     pub llm_tokens_per_call: Option<TokensPerCall>,
+    /// The Python baseline on the same calls, one container, 10-way.
+    pub python_baseline: Vec<python_baseline::PythonRun>,
+    pub python_baseline_error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -156,6 +164,12 @@ pub struct AnalyzerRun {
     pub overhead_p50_ms: f64,
     /// Wall time of a batch of 10 (one invocation), median: what Lambda bills.
     pub batch_p50_ms: f64,
+    /// The same, mean: what the cost per call is computed from.
+    pub batch_mean_ms: f64,
+    /// A container's time per call beyond the simulated LLM wait: (mean batch time − the
+    /// simulated latency) / the batch's records. The records of a batch wait for the LLM
+    /// together, so this is the cost of everything else, spread over the calls.
+    pub overhead_per_call_ms: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -280,16 +294,9 @@ fn take_recording() -> Vec<Duration> {
 
 // --- statistics ------------------------------------------------------------------------
 
-/// Nearest-rank percentile of sorted values; 0 for none.
+/// Nearest-rank percentile of sorted values ([`postcall::metrics::nearest_rank`]); 0 for none.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted
-        .get(rank.clamp(1, sorted.len()) - 1)
-        .copied()
-        .unwrap_or(0.0)
+    postcall::metrics::nearest_rank(sorted, p).unwrap_or(0.0)
 }
 
 fn sorted(mut values: Vec<f64>) -> Vec<f64> {
@@ -589,16 +596,27 @@ async fn run_analyzer(
     Ok((failed, wall, latencies, batches))
 }
 
+/// What the analyzer section measured.
+struct AnalyzerSection {
+    runs: Vec<AnalyzerRun>,
+    tokens: Option<TokensPerCall>,
+    python: Vec<python_baseline::PythonRun>,
+    python_error: Option<String>,
+}
+
 async fn bench_analyzer(
     db: &BenchDb,
     samples: &[(dataset::LabelledCall, Transcript)],
     sizes: &Sizes,
-) -> anyhow::Result<(Vec<AnalyzerRun>, Option<TokensPerCall>)> {
+) -> anyhow::Result<AnalyzerSection> {
     let url = db.schema("bench_analyzer").await?;
     let ids = seed_calls(&url, samples, sizes.analyzer_calls, "an").await?;
     let client = db.client_in(&url).await?;
     let mut runs = Vec::new();
     let mut tokens = None;
+    let mut python = Vec::new();
+    let python_interpreter = python_baseline::interpreter().await;
+    let mut python_error = python_interpreter.as_ref().err().map(|e| format!("{e:#}"));
 
     let mut plan: Vec<(String, u64, usize)> = vec![("rules".to_string(), 0, 10)];
     for latency in sizes.llm_latencies_ms {
@@ -648,8 +666,27 @@ async fn bench_analyzer(
             latency_p95_ms: percentile(&lat, 95.0),
             latency_p99_ms: percentile(&lat, 99.0),
             overhead_p50_ms: (p50 - simulated).max(0.0),
-            batch_p50_ms: percentile(&sorted(batches), 50.0),
+            batch_p50_ms: percentile(&sorted(batches.clone()), 50.0),
+            batch_mean_ms: mean(&batches),
+            overhead_per_call_ms: ((mean(&batches) - simulated) / 10.0).max(0.0),
         });
+        if analyzer == "llm" && concurrency == 10 {
+            if let Ok(interpreter) = &python_interpreter {
+                client.batch_execute(r#"DELETE FROM "Analytics""#).await?;
+                match python_baseline::run(interpreter, &url, &server.base_url(), &ids, latency_ms)
+                    .await
+                {
+                    Ok(run) => {
+                        eprintln!(
+                            "  python baseline latency {latency_ms} ms concurrency 10: {:.1} calls/s",
+                            run.calls_per_s
+                        );
+                        python.push(run);
+                    }
+                    Err(e) => python_error = Some(format!("{e:#}")),
+                }
+            }
+        }
         if analyzer == "llm" && tokens.is_none() {
             let row = client
                 .query_one(
@@ -663,7 +700,12 @@ async fn bench_analyzer(
             }
         }
     }
-    Ok((runs, tokens))
+    Ok(AnalyzerSection {
+        runs,
+        tokens,
+        python,
+        python_error,
+    })
 }
 
 /// Accepts every batch, as the tests' recorder does: the backfill and bridge numbers are
@@ -1063,7 +1105,8 @@ fn cost_model(runs: &[AnalyzerRun], tokens: Option<&TokensPerCall>) -> Vec<CostR
         return Vec::new();
     };
     let invocations_per_1000 = 100.0;
-    let billed_s = (run.batch_p50_ms / 1e3 * 1000.0).ceil() / 1000.0;
+    // Lambda bills each invocation's duration rounded up to the millisecond: the mean batch.
+    let billed_s = run.batch_mean_ms.ceil() / 1000.0;
     let llm = tokens.map(|t| {
         let prices = Prices::GPT_4O_MINI;
         1000.0 * (t.input * prices.input_per_million_usd + t.output * prices.output_per_million_usd)
@@ -1079,6 +1122,32 @@ fn cost_model(runs: &[AnalyzerRun], tokens: Option<&TokensPerCall>) -> Vec<CostR
             llm_usd_per_1000_calls: llm,
         })
         .collect()
+}
+
+/// The checkout's commit, from git: short hash, `+dirty` when the tree has local changes;
+/// `unknown` outside a git checkout.
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(hash) => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{hash}+dirty")
+            } else {
+                hash
+            }
+        }
+        None => "unknown".to_string(),
+    }
 }
 
 fn machine() -> String {
@@ -1107,6 +1176,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
             bail!("--only takes one of {}", SECTIONS.join(", "));
         }
     }
+    let started_at = Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     let url = options
         .database_url
         .clone()
@@ -1130,11 +1200,21 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     } else {
         Vec::new()
     };
-    let (analyzer, tokens) = if wanted("analyzer") {
+    let AnalyzerSection {
+        runs: analyzer,
+        tokens,
+        python: python_baseline,
+        python_error: python_baseline_error,
+    } = if wanted("analyzer") {
         eprintln!("analyzer handler, {} calls", sizes.analyzer_calls);
         bench_analyzer(&db, &samples, sizes).await?
     } else {
-        (Vec::new(), None)
+        AnalyzerSection {
+            runs: Vec::new(),
+            tokens: None,
+            python: Vec::new(),
+            python_error: None,
+        }
     };
     let (cold_start, cold_start_error) = if wanted("cold-start") {
         eprintln!("cold start and peak RSS");
@@ -1173,6 +1253,8 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     let report = BenchReport {
         quick: options.quick,
         machine: machine(),
+        commit: commit(),
+        date: started_at,
         build,
         rules,
         analyzer,
@@ -1184,6 +1266,8 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         dashboard_queries,
         cost,
         llm_tokens_per_call: tokens,
+        python_baseline,
+        python_baseline_error,
     };
     print!("{}", render(&report));
     if let Some(path) = &options.json {
@@ -1199,10 +1283,12 @@ fn render(r: &BenchReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\npostcall bench{} on {}; {}",
+        "\npostcall bench{} on {}; {}; commit {}, {}",
         if r.quick { " --quick" } else { "" },
         r.machine,
-        r.build
+        r.build,
+        r.commit,
+        r.date
     );
     let _ = writeln!(
         out,
@@ -1223,15 +1309,43 @@ fn render(r: &BenchReport) -> String {
         );
     }
     let _ = writeln!(out, "\nanalyzer handler, batches of 10");
-    let _ = writeln!(out, "  analyzer  llm ms  conc  inst  calls/s  per inst    p50 ms   p95 ms   p99 ms  overhead  batch p50  failed");
+    let _ = writeln!(out, "  analyzer  llm ms  conc  inst  calls/s  per inst    p50 ms   p95 ms   p99 ms  overhead  batch p50  batch mean  ms/call  failed");
     for a in &r.analyzer {
         let _ = writeln!(
             out,
-            "  {:<8} {:>6} {:>5} {:>5} {:>8.1} {:>9.1} {:>9.1} {:>8.1} {:>8.1} {:>9.2} {:>10.1} {:>7}",
+            "  {:<8} {:>6} {:>5} {:>5} {:>8.1} {:>9.1} {:>9.1} {:>8.1} {:>8.1} {:>9.2} {:>10.1} {:>11.1} {:>8.2} {:>7}",
             a.analyzer, a.llm_latency_ms, a.concurrency, a.instances, a.calls_per_s,
             a.calls_per_s_per_instance, a.latency_p50_ms, a.latency_p95_ms, a.latency_p99_ms,
-            a.overhead_p50_ms, a.batch_p50_ms, a.failed
+            a.overhead_p50_ms, a.batch_p50_ms, a.batch_mean_ms, a.overhead_per_call_ms, a.failed
         );
+    }
+    let _ = writeln!(
+        out,
+        "  (overhead: a record's latency over the simulated LLM latency, p50; ms/call: a container's time per call beyond the LLM wait, from the mean batch)"
+    );
+    let _ = writeln!(
+        out,
+        "\nPython baseline (bench/python-baseline: psycopg pool, httpx, Powertools on 10 threads), same calls and server, 1 container"
+    );
+    for p in &r.python_baseline {
+        let rust = r.analyzer.iter().find(|a| {
+            a.analyzer == "llm" && a.concurrency == 10 && a.llm_latency_ms == p.llm_latency_ms
+        });
+        let ratio = rust.map_or_else(String::new, |a| {
+            format!(
+                "; Rust {:.1} calls/s = {:.2}×",
+                a.calls_per_s,
+                a.calls_per_s / p.calls_per_s
+            )
+        });
+        let _ = writeln!(
+            out,
+            "  llm {:>3} ms: {:.1} calls/s, record p50 {:.1} ms p95 {:.1} ms, batch p50 {:.1} ms, {} failed (Python {}){ratio}",
+            p.llm_latency_ms, p.calls_per_s, p.record_p50_ms, p.record_p95_ms, p.batch_p50_ms, p.failed, p.python
+        );
+    }
+    if let Some(e) = &r.python_baseline_error {
+        let _ = writeln!(out, "  not measured: {e}");
     }
     let _ = writeln!(
         out,
@@ -1297,7 +1411,7 @@ fn render(r: &BenchReport) -> String {
     }
     let _ = writeln!(
         out,
-        "\ncost per 1 000 calls (arm64 list price, batch p50 of the 300 ms / 10-way run)"
+        "\ncost per 1 000 calls (arm64 list price, mean batch of the 300 ms / 10-way run)"
     );
     for c in &r.cost {
         let llm = c
@@ -1369,7 +1483,10 @@ mod tests {
             latency_p95_ms: 305.0,
             latency_p99_ms: 310.0,
             overhead_p50_ms: 1.0,
-            batch_p50_ms: 310.0,
+            // The mean, not the median, is billed: a slow tail costs money too.
+            batch_p50_ms: 305.0,
+            batch_mean_ms: 309.2,
+            overhead_per_call_ms: 0.92,
         };
         let rows = cost_model(
             &[run],
