@@ -3,6 +3,7 @@
 pub mod llm;
 pub mod rules;
 pub mod spoken;
+pub mod tokens;
 
 use tokio::time::Instant;
 use tracing::warn;
@@ -41,6 +42,9 @@ pub struct Usage {
     pub output_tokens: u32,
     /// What the call cost, in US dollars.
     pub cost_usd: f64,
+    /// The provider did not report these tokens: postcall counted them with the tokenizer, so
+    /// they and the cost are estimates.
+    pub counted_locally: bool,
 }
 
 /// The analyzer a function runs, picked by config.
@@ -217,5 +221,6 @@ fn usage(prices: llm::Prices, tokens: llm::TokenUsage) -> Usage {
         input_tokens: tokens.input_tokens,
         output_tokens: tokens.output_tokens,
         cost_usd: prices.cost_usd(tokens),
+        counted_locally: tokens.counted_locally,
     }
 }

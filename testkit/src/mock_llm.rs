@@ -25,7 +25,7 @@ use std::{
 };
 
 use postcall::{
-    analysis::rules,
+    analysis::{rules, tokens},
     domain::{Entities, Role, Transcript, Turn},
 };
 use serde_json::{json, Value};
@@ -100,6 +100,9 @@ pub enum Fault {
     Unauthorized,
     /// `400`: the request was rejected (schema).
     BadRequest,
+    /// `no-usage`: 200 with the analyzer's answer and no `usage` block, as some
+    /// OpenAI-compatible servers answer.
+    NoUsage,
 }
 
 impl FromStr for Fault {
@@ -108,7 +111,7 @@ impl FromStr for Fault {
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         let token = raw.trim().to_ascii_lowercase();
         let bad = || {
-            format!("unknown fault `{raw}`: expected ok, 429[:SECS], 500, timeout, slow:MS, malformed, garbage, out-of-range, unknown-intent, refusal, length, 401 or 400")
+            format!("unknown fault `{raw}`: expected ok, 429[:SECS], 500, timeout, slow:MS, malformed, garbage, out-of-range, unknown-intent, refusal, length, 401, 400 or no-usage")
         };
         let fault = match token.as_str() {
             "ok" => Fault::Ok,
@@ -125,6 +128,7 @@ impl FromStr for Fault {
             "length" => Fault::Length,
             "401" => Fault::Unauthorized,
             "400" => Fault::BadRequest,
+            "no-usage" => Fault::NoUsage,
             other => match other.split_once(':') {
                 Some(("429", secs)) => Fault::RateLimited {
                     retry_after_secs: secs.parse().map_err(|_| bad())?,
@@ -155,6 +159,7 @@ impl fmt::Display for Fault {
             Fault::Length => f.write_str("length"),
             Fault::Unauthorized => f.write_str("401"),
             Fault::BadRequest => f.write_str("400"),
+            Fault::NoUsage => f.write_str("no-usage"),
         }
     }
 }
@@ -390,13 +395,14 @@ async fn answer(seq: usize, fault: Fault, body: &str) -> Response {
         },
     };
     let refusal = text.is_none().then_some(REFUSAL);
-    let completion_chars = text.as_deref().or(refusal).map_or(0, |t| t.chars().count());
-    let prompt_tokens = body.chars().count().div_ceil(4);
-    let completion_tokens = completion_chars.div_ceil(4);
+    // Counted with the gpt-4o family's tokenizer (o200k_base), as postcall counts a reply
+    // without usage: the request's messages and schema, and the reply's text.
+    let prompt_tokens = prompt_tokens(body);
+    let completion_tokens = text.as_deref().or(refusal).map_or(0, tokens::text_tokens);
     let created = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let envelope = json!({
+    let mut envelope = json!({
         "id": format!("chatcmpl-mock-{seq}"),
         "object": "chat.completion",
         "created": created,
@@ -412,10 +418,45 @@ async fn answer(seq: usize, fault: Fault, body: &str) -> Response {
             "total_tokens": prompt_tokens + completion_tokens
         }
     });
+    if fault == Fault::NoUsage {
+        if let Some(envelope) = envelope.as_object_mut() {
+            envelope.remove("usage");
+        }
+    }
     Response::json(200, envelope.to_string())
 }
 
 /// The analysis in the snake_case shape postcall's LLM schema asks for.
+/// The request's prompt tokens ([`tokens::request_tokens`]), remembered per request body (up
+/// to 4 096): tokenising a 6 kB prompt for every request would weigh on the benchmark that runs
+/// this server in its own process.
+fn prompt_tokens(body: &str) -> usize {
+    static MEMO: std::sync::OnceLock<Mutex<HashMap<u64, usize>>> = std::sync::OnceLock::new();
+    let key = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        body.hash(&mut hasher);
+        hasher.finish()
+    };
+    let memo = MEMO.get_or_init(Default::default);
+    if let Some(count) = memo
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+    {
+        return *count;
+    }
+    let count = serde_json::from_str::<Value>(body).map_or(0, |v| tokens::request_tokens(&v));
+    let mut memo = memo
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if memo.len() >= 4096 {
+        memo.clear();
+    }
+    memo.insert(key, count);
+    count
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 struct Content {
     sentiment: f64,

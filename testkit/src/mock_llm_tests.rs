@@ -105,8 +105,10 @@ async fn ok_answer_is_a_valid_deterministic_completion() {
     assert_eq!(content["summary"], expected.summary.as_str());
 
     let text = choice["message"]["content"].as_str().unwrap();
-    let prompt = body.to_string().chars().count().div_ceil(4);
-    let completion = text.chars().count().div_ceil(4);
+    // Usage is counted with o200k_base: the prompt per OpenAI's chat recipe, the reply's text.
+    let prompt = postcall::analysis::tokens::request_tokens(&body);
+    let completion = postcall::analysis::tokens::text_tokens(text);
+    assert!(prompt > 100 && completion > 10, "{prompt} {completion}");
     assert_eq!(envelope["usage"]["prompt_tokens"], prompt);
     assert_eq!(envelope["usage"]["completion_tokens"], completion);
     assert_eq!(envelope["usage"]["total_tokens"], prompt + completion);
@@ -220,7 +222,7 @@ async fn content_faults_bend_the_answer() {
     assert!(full.starts_with(cut));
     assert_eq!(
         envelope["usage"]["completion_tokens"],
-        cut.chars().count().div_ceil(4)
+        postcall::analysis::tokens::text_tokens(cut)
     );
 }
 
@@ -461,6 +463,7 @@ fn fault_tokens_round_trip_and_junk_is_rejected() {
         "length",
         "401",
         "400",
+        "no-usage",
     ];
     for token in tokens {
         let fault: Fault = token.parse().unwrap();

@@ -139,13 +139,16 @@ pub fn build_request(
     })
 }
 
-/// Tokens a request used, as the provider reported them.
+/// Tokens a request used: as the provider reported them in `usage`, or, when its reply had
+/// none, counted locally with the model family's tokenizer ([`super::tokens`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TokenUsage {
     /// Prompt tokens.
     pub input_tokens: u32,
     /// Completion tokens.
     pub output_tokens: u32,
+    /// Some of these tokens were counted locally, not reported by the provider: an estimate.
+    pub counted_locally: bool,
 }
 
 impl TokenUsage {
@@ -154,6 +157,27 @@ impl TokenUsage {
         Self {
             input_tokens: self.input_tokens.saturating_add(other.input_tokens),
             output_tokens: self.output_tokens.saturating_add(other.output_tokens),
+            counted_locally: self.counted_locally || other.counted_locally,
+        }
+    }
+
+    /// A request's tokens counted locally, for a reply without `usage`: the request body's
+    /// prompt and the reply's content (the whole body when it is not a chat completion).
+    pub fn counted(request: &Value, reply_body: &str) -> Self {
+        let content = serde_json::from_str::<Value>(reply_body)
+            .ok()
+            .and_then(|reply| {
+                reply
+                    .pointer("/choices/0/message/content")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| reply_body.to_owned());
+        let saturate = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Self {
+            input_tokens: saturate(super::tokens::request_tokens(request)),
+            output_tokens: saturate(super::tokens::text_tokens(&content)),
+            counted_locally: true,
         }
     }
 }
@@ -218,8 +242,9 @@ impl ReplyError {
 /// A reply: the tokens it billed, and the analysis or why there is none.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedReply {
-    /// Tokens billed for this request, whatever its content.
-    pub usage: TokenUsage,
+    /// Tokens billed for this request, whatever its content, as the reply's `usage` reports
+    /// them; `None` when it has none (see [`TokenUsage::counted`]).
+    pub usage: Option<TokenUsage>,
     /// The validated analysis.
     pub analysis: Result<Analysis, ReplyError>,
 }
@@ -279,19 +304,16 @@ pub fn parse_reply(body: &str) -> ParsedReply {
         Ok(c) => c,
         Err(e) => {
             return ParsedReply {
-                usage: TokenUsage::default(),
+                usage: None,
                 analysis: Err(ReplyError::NotACompletion(e.to_string())),
             }
         }
     };
-    let usage = completion
-        .usage
-        .as_ref()
-        .map(|u| TokenUsage {
-            input_tokens: u.prompt_tokens,
-            output_tokens: u.completion_tokens,
-        })
-        .unwrap_or_default();
+    let usage = completion.usage.as_ref().map(|u| TokenUsage {
+        input_tokens: u.prompt_tokens,
+        output_tokens: u.completion_tokens,
+        counted_locally: false,
+    });
     ParsedReply {
         usage,
         analysis: analysis_from(completion),
@@ -538,7 +560,10 @@ impl LlmAnalyzer {
             let failure = match self.client.complete(&body, timeout).await {
                 Ok(reply_body) => {
                     let reply = parse_reply(&reply_body);
-                    usage = usage.plus(reply.usage);
+                    let billed = reply
+                        .usage
+                        .unwrap_or_else(|| TokenUsage::counted(&body, &reply_body));
+                    usage = usage.plus(billed);
                     match reply.analysis {
                         Ok(analysis) => {
                             return Ok(LlmAnalysis {
@@ -616,10 +641,11 @@ mod tests {
         let reply = parse_reply(&completion(GOOD, "stop"));
         assert_eq!(
             reply.usage,
-            TokenUsage {
+            Some(TokenUsage {
                 input_tokens: 1200,
-                output_tokens: 80
-            }
+                output_tokens: 80,
+                counted_locally: false,
+            })
         );
         let a = reply.analysis.unwrap();
         assert_eq!(
@@ -710,8 +736,10 @@ mod tests {
     #[test]
     fn garbage_replies_still_report_their_billed_tokens() {
         assert_eq!(
-            parse_reply(&completion("nope", "stop")).usage.input_tokens,
-            1200
+            parse_reply(&completion("nope", "stop"))
+                .usage
+                .map(|u| u.input_tokens),
+            Some(1200)
         );
     }
 
@@ -771,6 +799,7 @@ mod tests {
         let usage = TokenUsage {
             input_tokens: 2_000,
             output_tokens: 100,
+            counted_locally: false,
         };
         let cost = Prices::GPT_4O_MINI.cost_usd(usage);
         assert!((cost - (2_000.0 * 0.15 + 100.0 * 0.60) / 1e6).abs() < 1e-12);

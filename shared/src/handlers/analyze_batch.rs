@@ -413,6 +413,8 @@ async fn analyze_record(
                 truncated,
                 input_tokens = usage.map(|u| u.input_tokens),
                 output_tokens = usage.map(|u| u.output_tokens),
+                // The provider sent no usage block: tokens and cost are postcall's own count.
+                tokens_counted_locally = usage.map(|u| u.counted_locally),
                 latency_ms,
                 "analysis stored"
             );

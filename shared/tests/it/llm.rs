@@ -79,6 +79,7 @@ async fn the_success_path_stores_every_field_tokens_and_cost() {
     let expected_cost = Prices::GPT_4O_MINI.cost_usd(postcall::analysis::llm::TokenUsage {
         input_tokens: input as u32,
         output_tokens: output as u32,
+        counted_locally: false,
     });
     assert!((row.get::<_, Option<f64>>("costUsd").unwrap() - expected_cost).abs() < 1e-12);
     assert!(row.get::<_, Option<i32>>("latencyMs").is_some());
@@ -104,6 +105,47 @@ async fn the_success_path_stores_every_field_tokens_and_cost() {
     assert_eq!(body["response_format"]["json_schema"]["strict"], true);
     let user = body["messages"][1]["content"].as_str().unwrap();
     assert!(user.contains("<transcript>\n{\"role\":\"agent\",\"text\":\"Thanks for calling Northwind Realty, this is Leo.\"}"), "{user}");
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_reply_without_usage_is_billed_by_the_o200k_count_of_the_request_and_reply() {
+    let mock = mock().await;
+    mock.push_faults([Fault::NoUsage, Fault::Ok]);
+    let env = llm_env(&mock, &[]).await;
+    let (bare, reported) = (
+        format!("llm-no-usage-{}", short_id()),
+        format!("llm-usage-{}", short_id()),
+    );
+    env.seed_call(&bare, CALL).await;
+    env.seed_call(&reported, CALL).await;
+
+    // One at a time, so the first request is the one answered without usage.
+    for (message, call) in [("m-1", &bare), ("m-2", &reported)] {
+        let response = env
+            .invoke(vec![record(message, &completed(call))])
+            .await
+            .unwrap();
+        assert!(response.batch_item_failures.is_empty());
+    }
+
+    let tokens = |row: &tokio_postgres::Row| {
+        (
+            row.get::<_, Option<i32>>("inputTokens").unwrap(),
+            row.get::<_, Option<i32>>("outputTokens").unwrap(),
+        )
+    };
+    let counted = tokens(&env.analytics(&bare).await.unwrap());
+    let request = mock.requests()[0].json().unwrap();
+    assert_eq!(
+        counted.0 as usize,
+        postcall::analysis::tokens::request_tokens(&request),
+        "the prompt counted from the request actually sent"
+    );
+    assert!(counted.1 > 10, "{counted:?}");
+    // The mock counts its usage with the same tokenizer and recipe: the same call billed with
+    // a usage block gives the same numbers.
+    assert_eq!(tokens(&env.analytics(&reported).await.unwrap()), counted);
     env.cleanup().await;
 }
 
