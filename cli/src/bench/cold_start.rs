@@ -21,7 +21,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,6 +31,11 @@ use anyhow::{anyhow, bail, Context as _};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+
+use postcall::domain::Transcript;
+
+use super::{seed_calls, sqs_batches, BenchDb, Sizes};
+use crate::dataset;
 
 /// What one measurement found.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -51,6 +56,43 @@ pub struct ColdStart {
     pub response_body: String,
     /// The largest `VmHWM` over the runs, read once the invocation was answered.
     pub peak_rss_kib: u64,
+}
+
+/// The release analyzer if built, else the debug one (a smoke run's cold start).
+fn analyzer_binary(explicit: Option<&str>) -> Option<(PathBuf, &'static str)> {
+    if let Some(path) = explicit {
+        return Some((PathBuf::from(path), "as given"));
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_string());
+    [("release", "release"), ("debug", "debug")]
+        .into_iter()
+        .map(|(dir, build)| (Path::new(&target).join(dir).join("analyzer"), build))
+        .find(|(path, _)| path.is_file())
+}
+
+pub(super) async fn bench_cold_start(
+    db: &BenchDb,
+    samples: &[(dataset::LabelledCall, Transcript)],
+    sizes: &Sizes,
+    explicit: Option<&str>,
+) -> anyhow::Result<ColdStart> {
+    let Some((binary, build)) = analyzer_binary(explicit) else {
+        bail!("no analyzer binary: run `cargo build --release -p analyzer` (or pass --binary)");
+    };
+    eprintln!("  cold start of {} ({build} build)", binary.display());
+    let url = db.schema("bench_cold").await?;
+    let ids = seed_calls(&url, samples, 10, "cold").await?;
+    let event = sqs_batches(&ids)
+        .into_iter()
+        .next()
+        .context("a batch of 10")?;
+    let event_json = serde_json::to_string(&event)?;
+    let env = vec![
+        ("DATABASE_URL".to_string(), url),
+        ("ANALYZER".to_string(), "rules".to_string()),
+        ("RUST_LOG".to_string(), "warn".to_string()),
+    ];
+    measure(&binary, &env, &event_json, sizes.cold_start_runs).await
 }
 
 /// Starts `binary` `runs` times against a fresh Runtime API stub that hands it `event_json` as

@@ -1,0 +1,289 @@
+//! The analyzer section: the analyzer handler on seeded calls in batches of 10, as Lambda runs
+//! it, and the Python baseline on the same calls. Per-record latency comes from the handler's
+//! own `record` spans, timed by [`RecordTimer`].
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex, OnceLock},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use lambda_runtime::{Context, LambdaEvent};
+use postcall::{
+    config::AnalyzerConfig,
+    domain::Transcript,
+    handlers::analyze_batch::{analyze_batch, AnalyzerDeps},
+};
+use serde::Serialize;
+
+use super::{
+    cost::TokensPerCall, mean, percentile, python_baseline, seed_calls, sorted, sqs_batches,
+    BenchDb, Sizes,
+};
+use crate::dataset;
+
+#[derive(Debug, Serialize)]
+pub struct AnalyzerRun {
+    pub analyzer: String,
+    pub llm_latency_ms: u64,
+    pub concurrency: usize,
+    pub instances: usize,
+    pub calls: usize,
+    pub failed: usize,
+    pub wall_s: f64,
+    pub calls_per_s: f64,
+    pub calls_per_s_per_instance: f64,
+    pub latency_p50_ms: f64,
+    pub latency_p95_ms: f64,
+    pub latency_p99_ms: f64,
+    /// Per-call latency minus the simulated LLM latency, at the median.
+    pub overhead_p50_ms: f64,
+    /// Wall time of a batch of 10 (one invocation), median: what Lambda bills.
+    pub batch_p50_ms: f64,
+    /// The same, mean: what the cost per call is computed from.
+    pub batch_mean_ms: f64,
+    /// A container's time per call beyond the simulated LLM wait: (mean batch time − the
+    /// simulated latency) / the batch's records. The records of a batch wait for the LLM
+    /// together, so this is the cost of everything else, spread over the calls.
+    pub overhead_per_call_ms: f64,
+}
+
+// --- per-record latency, from the analyzer's own `record` spans -------------------------
+
+/// Durations of closed `record` spans, collected while a bench run has it switched on.
+static RECORD_SPANS: OnceLock<Mutex<Option<Vec<Duration>>>> = OnceLock::new();
+
+fn record_spans() -> &'static Mutex<Option<Vec<Duration>>> {
+    RECORD_SPANS.get_or_init(|| Mutex::new(None))
+}
+
+/// A tracing layer that times the spans `batch.rs` opens around each SQS record (from
+/// creation to close: queueing inside the batch included, as the caller of the batch sees it).
+pub struct RecordTimer;
+
+struct Opened(Instant);
+
+impl<S> lambda_runtime::tracing::subscriber::Layer<S> for RecordTimer
+where
+    S: lambda_runtime::tracing::Subscriber
+        + for<'a> lambda_runtime::tracing::subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &lambda_runtime::tracing::span::Attributes<'_>,
+        id: &lambda_runtime::tracing::span::Id,
+        ctx: lambda_runtime::tracing::subscriber::layer::Context<'_, S>,
+    ) {
+        if attrs.metadata().name() == "record" {
+            if let Some(span) = ctx.span(id) {
+                span.extensions_mut().insert(Opened(Instant::now()));
+            }
+        }
+    }
+
+    fn on_close(
+        &self,
+        id: lambda_runtime::tracing::span::Id,
+        ctx: lambda_runtime::tracing::subscriber::layer::Context<'_, S>,
+    ) {
+        let Some(span) = ctx.span(&id) else { return };
+        let Some(opened) = span.extensions().get::<Opened>().map(|o| o.0) else {
+            return;
+        };
+        if let Ok(mut guard) = record_spans().lock() {
+            if let Some(spans) = guard.as_mut() {
+                spans.push(opened.elapsed());
+            }
+        }
+    }
+}
+
+fn start_recording() {
+    if let Ok(mut guard) = record_spans().lock() {
+        *guard = Some(Vec::new());
+    }
+}
+
+fn take_recording() -> Vec<Duration> {
+    record_spans()
+        .lock()
+        .ok()
+        .and_then(|mut g| g.take())
+        .unwrap_or_default()
+}
+
+/// Runs `ids` through the analyzer handler as Lambda would: `instances` containers, each with
+/// its own clients and Postgres connection, taking batches of 10 from one queue.
+async fn run_analyzer(
+    url: &str,
+    ids: &[String],
+    env: &[(&str, String)],
+    concurrency: usize,
+) -> anyhow::Result<(usize, f64, Vec<f64>, Vec<f64>)> {
+    let instances = concurrency.div_ceil(10).max(1);
+    let per_instance = concurrency.min(10);
+    let mut vars: std::collections::HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), v.clone()))
+        .collect();
+    vars.insert("DATABASE_URL".into(), url.to_string());
+    vars.insert("ANALYZER_CONCURRENCY".into(), per_instance.to_string());
+    let mut deps = Vec::with_capacity(instances);
+    for _ in 0..instances {
+        let config = AnalyzerConfig::from_lookup(&|k: &str| vars.get(k).cloned())
+            .context("analyzer configuration")?;
+        let aws = crate::demo::aws_config(&config).await;
+        deps.push(AnalyzerDeps::new(config, &aws).await?);
+    }
+    let queue = Arc::new(Mutex::new(
+        sqs_batches(ids).into_iter().collect::<VecDeque<_>>(),
+    ));
+    start_recording();
+    let started = Instant::now();
+    let results = futures::future::join_all(deps.iter().map(|deps| {
+        let queue = Arc::clone(&queue);
+        async move {
+            let mut failed = 0usize;
+            let mut batch_ms = Vec::new();
+            loop {
+                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                let Some(event) = next else { break };
+                let size = event.records.len();
+                let at = Instant::now();
+                match Box::pin(analyze_batch(
+                    deps,
+                    LambdaEvent::new(event, Context::default()),
+                ))
+                .await
+                {
+                    Ok(response) => failed += response.batch_item_failures.len(),
+                    Err(_) => failed += size,
+                }
+                batch_ms.push(at.elapsed().as_secs_f64() * 1e3);
+            }
+            (failed, batch_ms)
+        }
+    }))
+    .await;
+    let wall = started.elapsed().as_secs_f64();
+    let latencies: Vec<f64> = take_recording()
+        .into_iter()
+        .map(|d| d.as_secs_f64() * 1e3)
+        .collect();
+    let failed = results.iter().map(|(f, _)| f).sum();
+    let batches = results.into_iter().flat_map(|(_, b)| b).collect();
+    Ok((failed, wall, latencies, batches))
+}
+
+/// What the analyzer section measured.
+pub(super) struct AnalyzerSection {
+    pub(super) runs: Vec<AnalyzerRun>,
+    pub(super) tokens: Option<TokensPerCall>,
+    pub(super) python: Vec<python_baseline::PythonRun>,
+    pub(super) python_error: Option<String>,
+}
+
+pub(super) async fn bench_analyzer(
+    db: &BenchDb,
+    samples: &[(dataset::LabelledCall, Transcript)],
+    sizes: &Sizes,
+) -> anyhow::Result<AnalyzerSection> {
+    let url = db.schema("bench_analyzer").await?;
+    let ids = seed_calls(&url, samples, sizes.analyzer_calls, "an").await?;
+    let client = db.client_in(&url).await?;
+    let mut runs = Vec::new();
+    let mut tokens = None;
+    let mut python = Vec::new();
+    let python_interpreter = python_baseline::interpreter().await;
+    let mut python_error = python_interpreter.as_ref().err().map(|e| format!("{e:#}"));
+
+    let mut plan: Vec<(String, u64, usize)> = vec![("rules".to_string(), 0, 10)];
+    for latency in sizes.llm_latencies_ms {
+        for concurrency in sizes.concurrencies {
+            plan.push(("llm".to_string(), *latency, *concurrency));
+        }
+    }
+    for (analyzer, latency_ms, concurrency) in plan {
+        client.batch_execute(r#"DELETE FROM "Analytics""#).await?;
+        let server = postcall_testkit::MockLlm::start(postcall_testkit::MockLlmOptions {
+            port: 0,
+            latency: Duration::from_millis(latency_ms),
+            cycle: Vec::new(),
+        })
+        .await
+        .context("start the local OpenAI-compatible server")?;
+        let env = [
+            ("ANALYZER", analyzer.clone()),
+            ("LLM_BASE_URL", server.base_url()),
+            ("LLM_API_KEY", "bench".to_string()),
+        ];
+        let (failed, wall, latencies, batches) =
+            run_analyzer(&url, &ids, &env, concurrency).await?;
+        let lat = sorted(latencies);
+        let instances = concurrency.div_ceil(10).max(1);
+        let calls_per_s = ids.len() as f64 / wall;
+        let p50 = percentile(&lat, 50.0);
+        let simulated = if analyzer == "llm" {
+            latency_ms as f64
+        } else {
+            0.0
+        };
+        eprintln!(
+            "  analyzer {analyzer} latency {latency_ms} ms concurrency {concurrency}: {calls_per_s:.1} calls/s, p50 {p50:.1} ms"
+        );
+        runs.push(AnalyzerRun {
+            analyzer: analyzer.clone(),
+            llm_latency_ms: latency_ms,
+            concurrency,
+            instances,
+            calls: ids.len(),
+            failed,
+            wall_s: wall,
+            calls_per_s,
+            calls_per_s_per_instance: calls_per_s / instances as f64,
+            latency_p50_ms: p50,
+            latency_p95_ms: percentile(&lat, 95.0),
+            latency_p99_ms: percentile(&lat, 99.0),
+            overhead_p50_ms: (p50 - simulated).max(0.0),
+            batch_p50_ms: percentile(&sorted(batches.clone()), 50.0),
+            batch_mean_ms: mean(&batches),
+            overhead_per_call_ms: ((mean(&batches) - simulated) / 10.0).max(0.0),
+        });
+        if analyzer == "llm" && concurrency == 10 {
+            if let Ok(interpreter) = &python_interpreter {
+                client.batch_execute(r#"DELETE FROM "Analytics""#).await?;
+                match python_baseline::run(interpreter, &url, &server.base_url(), &ids, latency_ms)
+                    .await
+                {
+                    Ok(run) => {
+                        eprintln!(
+                            "  python baseline latency {latency_ms} ms concurrency 10: {:.1} calls/s",
+                            run.calls_per_s
+                        );
+                        python.push(run);
+                    }
+                    Err(e) => python_error = Some(format!("{e:#}")),
+                }
+            }
+        }
+        if analyzer == "llm" && tokens.is_none() {
+            let row = client
+                .query_one(
+                    r#"SELECT avg("inputTokens")::float8, avg("outputTokens")::float8 FROM "Analytics""#,
+                    &[],
+                )
+                .await?;
+            let (input, output): (Option<f64>, Option<f64>) = (row.get(0), row.get(1));
+            if let (Some(input), Some(output)) = (input, output) {
+                tokens = Some(TokensPerCall { input, output });
+            }
+        }
+    }
+    Ok(AnalyzerSection {
+        runs,
+        tokens,
+        python,
+        python_error,
+    })
+}
