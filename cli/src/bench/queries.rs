@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use postcall::adapters::postgres::{
-    DASHBOARD_ROLE_SETTINGS_SQL, SENTIMENT_TREND_7D_SQL, SENTIMENT_TREND_FROM_BASE_SQL,
-    SENTIMENT_TREND_SQL, TOP_LEADS_24H_SQL, TOP_LEADS_SQL,
+    DASHBOARD_ROLE_SETTINGS_SQL, SENTIMENT_TREND_7D_SQL, SENTIMENT_TREND_SQL, TOP_LEADS_24H_SQL,
+    TOP_LEADS_SQL,
 };
 use serde::Serialize;
 
@@ -163,9 +163,14 @@ pub(super) async fn bench_queries(
             vec![Box::new(90i32), Box::new("Europe/Berlin")],
         ),
         (
-            "dashboard: trend (7 days, Asia/Kolkata: base tables)",
-            SENTIMENT_TREND_FROM_BASE_SQL,
+            "dashboard: trend (7 days, Asia/Kolkata)",
+            SENTIMENT_TREND_SQL,
             vec![Box::new(7i32), Box::new("Asia/Kolkata")],
+        ),
+        (
+            "dashboard: trend (30 days, Asia/Kathmandu)",
+            SENTIMENT_TREND_SQL,
+            vec![Box::new(30i32), Box::new("Asia/Kathmandu")],
         ),
     ];
     let mut results = Vec::new();

@@ -274,7 +274,7 @@ async fn top_leads_and_the_trend_equal_the_seed_queries_run_directly() {
     assert!(leads["leads"][0]["endedAt"].is_string());
 
     // The trend reads the rollup; the same days computed from the base tables must agree, in
-    // UTC, in a zone with DST and in one whose offset is not whole hours (the exact fallback).
+    // UTC, in a zone with DST and in one whose offset is not whole hours (quarter-hour columns).
     for zone in ["UTC", "America/New_York", "Asia/Kolkata"] {
         let api = d
             .get_json(&format!("/api/sentiment-trend?days=7&tz={zone}"))
@@ -855,8 +855,7 @@ async fn the_parameterised_queries_reach_calls_through_an_index() {
         collect_scans(&plan[0]["Plan"], &mut scans);
         // Top leads may instead walk "Analytics" by score (migration 0006) and probe each call
         // by its primary key; which wins depends on the window and the statistics.
-        // The trend reads its rollup by the hour (its primary key); the branch for zones whose
-        // offset is not whole hours is planned too, behind a one-time filter.
+        // The trend reads its rollup by the hour (its primary key), once per local day.
         let text = plan.to_string();
         let index_used = match name {
             "trend" => text.contains("SentimentRollup_pkey"),

@@ -1,6 +1,8 @@
-//! The sentiment rollup (migration 0007) stays equal to what the base tables say, whatever the
-//! order of inserts, re-analyses, deletes and calls that move between agents and hours: a
-//! property test over random sequences, on the local Postgres.
+//! The sentiment rollup (migrations 0007 and 0009: hourly buckets with their quarter-hour
+//! parts) stays equal to what the base tables say, whatever the order of inserts, re-analyses,
+//! deletes and calls that move between agents, hours and minutes, and the trend served from it
+//! equals the trend from the base tables in whole-, half- and quarter-hour zones: a property
+//! test over random sequences, on the local Postgres.
 
 use chrono::{DateTime, Duration, Utc};
 use postcall::{
@@ -20,6 +22,8 @@ enum Op {
         call: u8,
         agent: Option<u8>,
         ended_hours_ago: Option<i16>,
+        /// Minutes past that hour (0 to 59): a quarter-hour boundary now and then, exactly.
+        minute: u8,
     },
     /// Analyse a call (insert its row, or re-analyse it with a new sentiment).
     Analyse {
@@ -41,8 +45,8 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     let call = 0u8..8;
     prop_oneof![
-        3 => (call.clone(), proptest::option::of(0u8..3), proptest::option::weighted(0.9, -24i16..400))
-            .prop_map(|(call, agent, ended_hours_ago)| Op::UpsertCall { call, agent, ended_hours_ago }),
+        3 => (call.clone(), proptest::option::of(0u8..3), proptest::option::weighted(0.9, -24i16..400), 0u8..60)
+            .prop_map(|(call, agent, ended_hours_ago, minute)| Op::UpsertCall { call, agent, ended_hours_ago, minute }),
         4 => (call.clone(), -1.0f64..=1.0).prop_map(|(call, sentiment)| Op::Analyse { call, sentiment }),
         1 => call.clone().prop_map(|call| Op::Touch { call }),
         1 => call.clone().prop_map(|call| Op::DeleteAnalytics { call }),
@@ -57,11 +61,13 @@ async fn apply(db: &Client, now: DateTime<Utc>, op: &Op) {
             call,
             agent,
             ended_hours_ago,
+            minute,
         } => {
             let agent = agent.map(|a| format!("agent-{a}"));
-            // Minutes too, so calls of one hour share a bucket from either side of it.
+            // `now` is a whole hour: a call ends at a whole minute of some hour, now and then
+            // exactly on a quarter hour (a half-hour zone's midnight, or a bucket's split).
             let ended = ended_hours_ago.map(|h| {
-                now - Duration::hours(i64::from(h)) - Duration::minutes(i64::from(*call) * 7)
+                now - Duration::hours(i64::from(h)) + Duration::minutes(i64::from(*minute))
             });
             db.execute(
                 r#"INSERT INTO "Call" (id, "agentId", "endedAt") VALUES ($1, $2, $3)
@@ -131,8 +137,7 @@ async fn trend_from_base(db: &Client, zone: &str) -> Vec<TrendRow> {
         .collect()
 }
 
-/// The trend as the dashboard gets it (the rollup, or the base tables for a zone whose offset
-/// is not whole hours), in the same shape.
+/// The trend as the dashboard gets it (from the rollup, in every zone here), in the same shape.
 async fn trend_served(store: &PgStore, zone: &str) -> Vec<TrendRow> {
     store
         .sentiment_trend(30, zone)
@@ -162,7 +167,8 @@ fn the_rollup_equals_the_base_tables_after_any_sequence_of_writes() {
         let db = schema.client().await;
         (schema, db, store)
     });
-    let now = Utc::now();
+    // The start of this hour (see `apply`).
+    let now = DateTime::from_timestamp(Utc::now().timestamp() / 3600 * 3600, 0).unwrap();
     let config = ProptestConfig {
         cases: 48,
         failure_persistence: None,
@@ -176,7 +182,15 @@ fn the_rollup_equals_the_base_tables_after_any_sequence_of_writes() {
             }
             let differences = store.sentiment_rollup_differences().await.unwrap();
             prop_assert!(differences.is_empty(), "{differences:?} after {ops:?}");
-            for zone in ["UTC", "Europe/Berlin", "America/St_Johns"] {
+            // Whole-hour zones, half-hour ones either side of UTC (one with DST) and a
+            // quarter-hour one: every one of them is served from the rollup.
+            for zone in [
+                "UTC",
+                "Europe/Berlin",
+                "America/St_Johns",
+                "Asia/Kolkata",
+                "Asia/Kathmandu",
+            ] {
                 prop_assert_eq!(
                     trend_served(&store, zone).await,
                     trend_from_base(&db, zone).await,
@@ -210,26 +224,18 @@ fn the_rollup_equals_the_base_tables_after_any_sequence_of_writes() {
         })
     });
     runtime.block_on(async {
-        // A rebuild from scratch gives what the triggers kept.
-        apply(
-            &db,
-            now,
-            &Op::UpsertCall {
-                call: 1,
+        // A rebuild from scratch gives what the triggers kept: one bucket, two calls in
+        // different quarters of its hour.
+        for (call, minute, sentiment) in [(1, 40, 0.25), (2, 10, -0.5)] {
+            let upsert = Op::UpsertCall {
+                call,
                 agent: Some(1),
                 ended_hours_ago: Some(3),
-            },
-        )
-        .await;
-        apply(
-            &db,
-            now,
-            &Op::Analyse {
-                call: 1,
-                sentiment: 0.25,
-            },
-        )
-        .await;
+                minute,
+            };
+            apply(&db, now, &upsert).await;
+            apply(&db, now, &Op::Analyse { call, sentiment }).await;
+        }
         db.batch_execute(r#"DELETE FROM "SentimentRollup""#)
             .await
             .unwrap();

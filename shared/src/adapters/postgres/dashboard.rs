@@ -62,22 +62,55 @@ LIMIT $2"#;
 /// The dashboard's sentiment trend: average caller sentiment per agent and day over the last
 /// `$1` days in time zone `$2` (today and the `$1 - 1` days before it, each from local
 /// midnight), with the number of calls behind each average and the local date. Read from the
-/// hourly rollup (migration 0007, kept exact by triggers), so its cost does not grow with the
-/// number of calls. Right only for a zone whose offset from UTC is whole hours: for the others
-/// (Asia/Kolkata, +05:30) [`PgStore::sentiment_trend`] runs [`SENTIMENT_TREND_FROM_BASE_SQL`]
-/// instead ([`TIME_ZONE_OFFSET_SQL`] tells which). A call without an agent has a NULL agent, as
-/// in the seed's query.
-pub const SENTIMENT_TREND_SQL: &str = r#"SELECT NULLIF(d.agent, '') AS agent_id, d.local_day AT TIME ZONE $2::text AS day,
-       (d.sentiment_sum / d.calls)::double precision AS avg_sent, d.calls,
+/// hourly rollup (migrations 0007 and 0009, kept exact by triggers), so its cost does not grow
+/// with the number of calls. Each local day takes the UTC hours between its midnights; where a
+/// midnight falls inside a UTC hour (a zone 30 or 45 minutes off a whole hour: Asia/Kolkata,
+/// Asia/Kathmandu, America/St_Johns), the bucket's quarter-hour columns split that hour between
+/// the two days. Right for any zone whose offset is a whole number of quarter hours, which is
+/// every zone in use today; [`PgStore::sentiment_trend`] falls back to
+/// [`SENTIMENT_TREND_FROM_BASE_SQL`] for any other ([`TIME_ZONE_OFFSET_SQL`] tells which). A call
+/// without an agent has a NULL agent, as in the seed's query. Calls that end after the end of
+/// today (a clock ahead of the database's) are not counted.
+pub const SENTIMENT_TREND_SQL: &str = r#"WITH days AS MATERIALIZED (
+    SELECT b.local_day, b.starts, b.ends,
+           date_trunc('hour', b.starts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start_hour,
+           extract(minute FROM b.starts AT TIME ZONE 'UTC')::integer AS start_minute,
+           date_trunc('hour', b.ends AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS end_hour,
+           extract(minute FROM b.ends AT TIME ZONE 'UTC')::integer AS end_minute
+    FROM (
+        SELECT g.local_day, g.local_day AT TIME ZONE $2::text AS starts,
+               (g.local_day + interval '1 day') AT TIME ZONE $2::text AS ends
+        FROM generate_series(
+                 date_trunc('day', now() AT TIME ZONE $2::text) - make_interval(days => $1 - 1),
+                 date_trunc('day', now() AT TIME ZONE $2::text),
+                 interval '1 day') AS g(local_day)
+    ) b
+)
+SELECT NULLIF(t.agent, '') AS agent_id, d.starts AS day,
+       (t.sentiment_sum / t.calls)::double precision AS avg_sent, t.calls,
        to_char(d.local_day, 'YYYY-MM-DD') AS local_date
-FROM (
-    SELECT r."agentId" AS agent, date_trunc('day', r.hour AT TIME ZONE $2::text) AS local_day,
-           sum(r."sentimentSum") AS sentiment_sum, sum(r.calls)::bigint AS calls
+FROM days d
+CROSS JOIN LATERAL (
+    SELECT r."agentId" AS agent,
+           sum(CASE WHEN r.hour = d.start_hour THEN r.calls - CASE d.start_minute
+                        WHEN 15 THEN r."callsBefore15" WHEN 30 THEN r."callsBefore30"
+                        WHEN 45 THEN r."callsBefore45" ELSE 0 END
+                    WHEN r.hour = d.end_hour THEN CASE d.end_minute
+                        WHEN 15 THEN r."callsBefore15" WHEN 30 THEN r."callsBefore30"
+                        WHEN 45 THEN r."callsBefore45" ELSE 0 END
+                    ELSE r.calls END)::bigint AS calls,
+           sum(CASE WHEN r.hour = d.start_hour THEN r."sentimentSum" - CASE d.start_minute
+                        WHEN 15 THEN r."sentimentSumBefore15" WHEN 30 THEN r."sentimentSumBefore30"
+                        WHEN 45 THEN r."sentimentSumBefore45" ELSE 0 END
+                    WHEN r.hour = d.end_hour THEN CASE d.end_minute
+                        WHEN 15 THEN r."sentimentSumBefore15" WHEN 30 THEN r."sentimentSumBefore30"
+                        WHEN 45 THEN r."sentimentSumBefore45" ELSE 0 END
+                    ELSE r."sentimentSum" END) AS sentiment_sum
     FROM "SentimentRollup" r
-    WHERE r.hour >= (date_trunc('day', now() AT TIME ZONE $2::text) - make_interval(days => $1 - 1))
-                     AT TIME ZONE $2::text
-    GROUP BY 1, 2
-) d
+    WHERE r.hour >= d.start_hour AND r.hour < d.ends
+    GROUP BY r."agentId"
+) t
+WHERE t.calls > 0
 ORDER BY 1, 2"#;
 
 /// The session settings the README gives the dashboard's role (`ALTER ROLE postcall_dashboard
@@ -93,7 +126,8 @@ pub const TIME_ZONE_OFFSET_SQL: &str = r#"SELECT extract(epoch FROM (now() AT TI
 
 /// [`SENTIMENT_TREND_SQL`]'s answer computed from "Call" and "Analytics" alone, whatever the
 /// zone (`$1` days, `$2` zone): what the rollup's answer must equal (tests compare them), and
-/// the trend of a zone whose offset is not whole hours, as slow as the seed's query.
+/// the trend of a zone whose offset is not a whole number of quarter hours (none in use today),
+/// as slow as the seed's query.
 pub const SENTIMENT_TREND_FROM_BASE_SQL: &str = r#"SELECT c."agentId"::text,
        ((c."endedAt"::timestamptz AT TIME ZONE $2::text)::date::timestamp AT TIME ZONE $2::text),
        avg(a.sentiment), count(*),
@@ -101,22 +135,42 @@ pub const SENTIMENT_TREND_FROM_BASE_SQL: &str = r#"SELECT c."agentId"::text,
 FROM "Call" c JOIN "Analytics" a ON a."callId" = c.id
 WHERE c."endedAt" >= (date_trunc('day', now() AT TIME ZONE $2::text) - make_interval(days => $1 - 1))
                      AT TIME ZONE $2::text
+  AND c."endedAt" < (date_trunc('day', now() AT TIME ZONE $2::text) + interval '1 day')
+                    AT TIME ZONE $2::text
 GROUP BY 1, 2, 5
 ORDER BY 1, 2"#;
 
 /// What the rollup must equal: per agent ('' for none) and UTC hour, the analysed calls and
-/// their sentiment sum, computed from the base tables (the property test and `postcall rollup
-/// check` compare the two).
-pub const SENTIMENT_ROLLUP_FROM_BASE_SQL: &str = r#"SELECT coalesce(c."agentId"::text, '') AS agent_id,
-       date_trunc('hour', c."endedAt"::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,
-       count(*)::bigint AS calls, sum(a.sentiment::numeric)::text AS sentiment_sum
-FROM "Analytics" a JOIN "Call" c ON c.id = a."callId"
-WHERE c."endedAt" IS NOT NULL
-GROUP BY 1, 2 ORDER BY 2, 1"#;
+/// their sentiment sum, then the same for the calls that ended before minute 15, 30 and 45 of
+/// the hour, computed from the base tables (the property test and `postcall rollup check`
+/// compare the two). Sums are numeric text.
+pub const SENTIMENT_ROLLUP_FROM_BASE_SQL: &str = r#"SELECT b.agent_id, b.hour, b.calls, b.sentiment_sum,
+       b.calls_before_15, b.sum_before_15, b.calls_before_30, b.sum_before_30,
+       b.calls_before_45, b.sum_before_45
+FROM (
+    SELECT coalesce(c."agentId"::text, '') AS agent_id,
+           date_trunc('hour', c."endedAt"::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,
+           count(*)::bigint AS calls, sum(a.sentiment::numeric)::text AS sentiment_sum,
+           count(*) FILTER (WHERE m.minute < 15)::bigint AS calls_before_15,
+           coalesce(sum(a.sentiment::numeric) FILTER (WHERE m.minute < 15), 0)::text AS sum_before_15,
+           count(*) FILTER (WHERE m.minute < 30)::bigint AS calls_before_30,
+           coalesce(sum(a.sentiment::numeric) FILTER (WHERE m.minute < 30), 0)::text AS sum_before_30,
+           count(*) FILTER (WHERE m.minute < 45)::bigint AS calls_before_45,
+           coalesce(sum(a.sentiment::numeric) FILTER (WHERE m.minute < 45), 0)::text AS sum_before_45
+    FROM "Analytics" a JOIN "Call" c ON c.id = a."callId"
+    CROSS JOIN LATERAL (
+        SELECT extract(minute FROM c."endedAt"::timestamptz AT TIME ZONE 'UTC')::integer AS minute
+    ) m
+    WHERE c."endedAt" IS NOT NULL
+    GROUP BY 1, 2
+) b
+ORDER BY 2, 1"#;
 
 /// The rollup as stored, in the shape of [`SENTIMENT_ROLLUP_FROM_BASE_SQL`].
 pub const SENTIMENT_ROLLUP_SQL: &str = r#"SELECT "agentId" AS agent_id, hour, calls,
-       "sentimentSum"::text AS sentiment_sum
+       "sentimentSum"::text AS sentiment_sum,
+       "callsBefore15", "sentimentSumBefore15"::text, "callsBefore30", "sentimentSumBefore30"::text,
+       "callsBefore45", "sentimentSumBefore45"::text
 FROM "SentimentRollup" ORDER BY 2, 1"#;
 
 /// One call for the dashboard's detail view: the call, its analytics row (NULLs when not
@@ -336,7 +390,7 @@ impl PgStore {
             operation: operation(),
             source: e,
         })?;
-        let sql = if offset_s % 3600 == 0 {
+        let sql = if offset_s % 900 == 0 {
             SENTIMENT_TREND_SQL
         } else {
             SENTIMENT_TREND_FROM_BASE_SQL
@@ -391,7 +445,8 @@ impl PgStore {
     }
 
     /// The buckets of the rollup that differ from the base tables: `(agent, hour, stored, from
-    /// base)` with each side as `calls/sum`, `-` where a side has no bucket. Empty when exact.
+    /// base)` with each side as `calls/sum; c/s before :15; c/s before :30; c/s before :45`, `-`
+    /// where a side has no bucket. Empty when exact.
     ///
     /// # Errors
     /// [`StoreError`] on any database fault.
@@ -405,14 +460,19 @@ impl PgStore {
                 .await?;
             rows.iter()
                 .map(|row| {
-                    let calls: i64 = row.try_get(2)?;
-                    let sum: String = row.try_get(3)?;
+                    // calls/sum for the hour, then for its calls before minute 15, 30 and 45.
+                    let mut parts = Vec::with_capacity(4);
+                    for column in [2, 4, 6, 8] {
+                        let calls: i64 = row.try_get(column)?;
+                        let sum: String = row.try_get(column + 1)?;
+                        parts.push(format!("{calls}/{}", normalise_numeric(&sum)));
+                    }
                     Ok((
                         (
                             row.try_get::<_, String>(0)?,
                             row.try_get::<_, DateTime<Utc>>(1)?,
                         ),
-                        format!("{calls}/{}", normalise_numeric(&sum)),
+                        parts.join("; "),
                     ))
                 })
                 .collect::<Result<std::collections::BTreeMap<_, _>, tokio_postgres::Error>>()

@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "top_leads_by_end_time",
         sql: include_str!("../../../../migrations/0008_top_leads_by_end_time.sql"),
     },
+    Migration {
+        version: 9,
+        name: "rollup_quarter_hours",
+        sql: include_str!("../../../../migrations/0009_rollup_quarter_hours.sql"),
+    },
 ];
 
 impl PgStore {
