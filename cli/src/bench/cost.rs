@@ -26,7 +26,12 @@ pub(super) fn cost_model(runs: &[AnalyzerRun], tokens: Option<&TokensPerCall>) -
     // The 300 ms, 10-way run is the production shape: one container, batches of 10.
     let Some(run) = runs
         .iter()
-        .find(|r| r.analyzer == "llm" && r.llm_latency_ms == 300 && r.concurrency == 10)
+        .find(|r| {
+            r.analyzer == "llm"
+                && r.llm_latency_ms == 300
+                && r.concurrency == 10
+                && r.synchronous_commit == "on"
+        })
         .or_else(|| runs.iter().find(|r| r.analyzer == "llm"))
     else {
         return Vec::new();
@@ -59,6 +64,7 @@ mod tests {
     fn the_cost_model_bills_100_invocations_per_1000_calls() {
         let run = AnalyzerRun {
             analyzer: "llm".into(),
+            synchronous_commit: "on",
             llm_latency_ms: 300,
             concurrency: 10,
             instances: 1,

@@ -139,12 +139,12 @@ pub(super) fn render(r: &BenchReport) -> String {
         );
     }
     let _ = writeln!(out, "\nanalyzer handler, batches of 10");
-    let _ = writeln!(out, "  analyzer  llm ms  conc  inst  calls/s  per inst    p50 ms   p95 ms   p99 ms  overhead  batch p50  batch mean  ms/call  failed");
+    let _ = writeln!(out, "  analyzer  llm ms  conc  inst  sync commit  calls/s  per inst    p50 ms   p95 ms   p99 ms  overhead  batch p50  batch mean  ms/call  failed");
     for a in &r.analyzer {
         let _ = writeln!(
             out,
-            "  {:<8} {:>6} {:>5} {:>5} {:>8.1} {:>9.1} {:>9.1} {:>8.1} {:>8.1} {:>9.2} {:>10.1} {:>11.1} {:>8.2} {:>7}",
-            a.analyzer, a.llm_latency_ms, a.concurrency, a.instances, a.calls_per_s,
+            "  {:<8} {:>6} {:>5} {:>5} {:>12} {:>8.1} {:>9.1} {:>9.1} {:>8.1} {:>8.1} {:>9.2} {:>10.1} {:>11.1} {:>8.2} {:>7}",
+            a.analyzer, a.llm_latency_ms, a.concurrency, a.instances, a.synchronous_commit, a.calls_per_s,
             a.calls_per_s_per_instance, a.latency_p50_ms, a.latency_p95_ms, a.latency_p99_ms,
             a.overhead_p50_ms, a.batch_p50_ms, a.batch_mean_ms, a.overhead_per_call_ms, a.failed
         );
@@ -159,7 +159,10 @@ pub(super) fn render(r: &BenchReport) -> String {
     );
     for p in &r.python_baseline {
         let rust = r.analyzer.iter().find(|a| {
-            a.analyzer == "llm" && a.concurrency == 10 && a.llm_latency_ms == p.llm_latency_ms
+            a.analyzer == "llm"
+                && a.concurrency == 10
+                && a.llm_latency_ms == p.llm_latency_ms
+                && a.synchronous_commit == "on"
         });
         let ratio = rust.map_or_else(String::new, |a| {
             format!(
