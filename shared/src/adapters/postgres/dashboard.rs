@@ -116,7 +116,7 @@ ORDER BY 1, 2"#;
 /// The session settings the README gives the dashboard's role (`ALTER ROLE postcall_dashboard
 /// SET …`), as `SET` statements for a session that plays that role (the benchmark). Its queries
 /// are small: on a 2-core database starting parallel workers or JIT-compiling a plan costs more
-/// than running them (top leads: 51 ms with parallel workers, 9 ms without, at 1 M calls).
+/// than running them.
 pub const DASHBOARD_ROLE_SETTINGS_SQL: &str =
     "SET jit = off; SET max_parallel_workers_per_gather = 0";
 
