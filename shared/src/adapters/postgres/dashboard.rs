@@ -360,7 +360,9 @@ impl PgStore {
     }
 
     /// Average caller sentiment per agent and day over the last `days` in `time_zone`:
-    /// [`SENTIMENT_TREND_SQL`]. `Ok(None)` when Postgres does not know the time zone.
+    /// [`SENTIMENT_TREND_SQL`] from the rollup, or [`SENTIMENT_TREND_FROM_BASE_SQL`] when the
+    /// zone's offset now is not a whole number of quarter hours (no IANA zone today; a POSIX
+    /// zone such as `XYZ-05:20` is one). `Ok(None)` when Postgres does not know the time zone.
     ///
     /// # Errors
     /// [`StoreError`] on any database fault.
