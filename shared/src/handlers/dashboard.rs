@@ -571,6 +571,9 @@ mod tests {
         let writer = logs.clone();
         let subscriber = tracing_subscriber_for_tests(move || writer.clone());
         let _guard = tracing::subscriber::set_default(subscriber);
+        // A callsite another test thread registered while only the no-op dispatcher existed
+        // can keep a cached "never" interest; recompute it with this thread's subscriber in.
+        tracing::callsite::rebuild_interest_cache();
 
         let response = dashboard(&deps, &request).await;
 

@@ -42,7 +42,11 @@ pub fn capture() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
         .with_max_level(tracing::Level::TRACE)
         .with_writer(move || writer.clone())
         .finish();
-    (logs, tracing::subscriber::set_default(subscriber))
+    let guard = tracing::subscriber::set_default(subscriber);
+    // A callsite another test thread registered while only the no-op dispatcher existed can
+    // keep a cached "never" interest; recompute it with this thread's subscriber in.
+    tracing::callsite::rebuild_interest_cache();
+    (logs, guard)
 }
 
 async fn create_secret(value: &str) -> String {
