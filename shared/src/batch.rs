@@ -86,6 +86,11 @@ pub struct BatchOptions<'a> {
 
 /// Runs `handle` on every record and builds the partial-batch response.
 ///
+/// On a standard queue `handle` is called for the first `concurrency` records before any of
+/// their futures is polled (and for each later record as a slot frees), so the synchronous part
+/// of `handle` can enter every record in flight into something they share before one of them
+/// can act on it: the analyzer's [`crate::round_trip_group`]s rely on it.
+///
 /// # Errors
 /// [`BatchError`] when the whole batch must be retried.
 pub async fn run_sqs_batch<'r, E>(
@@ -111,7 +116,7 @@ where
                 outcomes.push(RecordOutcome::NotAttempted);
                 continue;
             }
-            let outcome = run_record(record, &options, &handle).await;
+            let outcome = run_record(record, &options, start(record, &handle)).await;
             blocked = matches!(outcome, RecordOutcome::Failed { .. });
             outcomes.push(outcome);
         }
@@ -119,8 +124,11 @@ where
     } else {
         let mut indexed: Vec<(usize, RecordOutcome)> =
             futures::stream::iter(records.iter().enumerate())
+                // `buffer_unordered` takes records from this stream until `concurrency` are in
+                // flight before it polls any of them, so `start` runs for all of them first.
                 .map(|(index, record)| {
-                    run_record(record, &options, &handle).map(move |outcome| (index, outcome))
+                    run_record(record, &options, start(record, &handle))
+                        .map(move |outcome| (index, outcome))
                 })
                 .buffer_unordered(options.concurrency.max(1))
                 .collect()
@@ -209,15 +217,32 @@ pub fn build_response(
     Ok(response)
 }
 
+/// A record's handler future, or the panic its handler raised while making it.
+type Started<'r, E> = std::thread::Result<BoxFuture<'r, Result<(), E>>>;
+
+/// Calls `handle` for a record as it enters the in-flight set: what the handler does before its
+/// future is first polled (joining a [`crate::round_trip_group`], say) is done for every record
+/// in flight before any of them runs. A panic there is the record's own, as one while it runs is.
+fn start<'r, E>(
+    record: &'r SqsMessage,
+    handle: &impl Fn(&'r SqsMessage) -> BoxFuture<'r, Result<(), E>>,
+) -> Started<'r, E> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| handle(record)))
+}
+
 async fn run_record<'r, E: Classified>(
     record: &'r SqsMessage,
     options: &BatchOptions<'_>,
-    handle: &impl Fn(&'r SqsMessage) -> BoxFuture<'r, Result<(), E>>,
+    started: Started<'r, E>,
 ) -> RecordOutcome {
     let message_id = record.message_id.as_deref().unwrap_or("");
     let span = info_span!("record", message_id = %message_id, call_id = field::Empty);
     async {
-        match AssertUnwindSafe(handle(record)).catch_unwind().await {
+        let handled = match started {
+            Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
+            Err(panic) => Err(panic),
+        };
+        match handled {
             Ok(Ok(())) => RecordOutcome::Succeeded,
             Ok(Err(e)) => settle_failure(record, &e, options).await,
             Err(panic) => {
@@ -383,6 +408,55 @@ mod tests {
             Err(BatchError::EveryRecordFailed { count: 2, .. })
         ));
         assert_eq!(*ran.lock().unwrap(), vec!["a".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn every_record_in_flight_is_handed_to_the_handler_before_any_runs() {
+        // What the analyzer's round-trip groups rely on: a record that joins one when its
+        // future is made must find every other record in flight already in it when it runs.
+        let records: Vec<_> = (0..6)
+            .map(|i| record(Some(&i.to_string()), "ok", STANDARD))
+            .collect();
+        let started = std::sync::atomic::AtomicUsize::new(0);
+        let seen_at_first_poll = std::sync::Mutex::new(Vec::new());
+        let options = options(); // 4 at a time
+        let response = run_sqs_batch(&records, options, |_r: &SqsMessage| {
+            started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let (started, seen) = (&started, &seen_at_first_poll);
+            async move {
+                seen.lock()
+                    .unwrap()
+                    .push(started.load(std::sync::atomic::Ordering::SeqCst));
+                tokio::task::yield_now().await;
+                Ok::<(), TestError>(())
+            }
+            .boxed()
+        })
+        .await
+        .unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        let seen = seen_at_first_poll.into_inner().unwrap();
+        // The first four were all handed over before the first of them ran; the last two as
+        // slots freed.
+        assert_eq!(seen.len(), 6);
+        assert!(seen[..4].iter().all(|&n| n >= 4), "{seen:?}");
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_the_handler_makes_its_future_is_the_records_own() {
+        let records = vec![
+            record(Some("a"), "ok", STANDARD),
+            record(Some("b"), "panic", STANDARD),
+        ];
+        let response = run_sqs_batch(&records, options(), |r: &SqsMessage| {
+            if r.body.as_deref() == Some("panic") {
+                panic!("boom before the future");
+            }
+            fake_handler(r)
+        })
+        .await
+        .unwrap();
+        assert_eq!(failure_ids(&response), vec!["b"]);
     }
 
     #[tokio::test]

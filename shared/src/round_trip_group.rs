@@ -2,11 +2,16 @@
 //!
 //! The batch runner ([`crate::batch`]) handles each record in its own future, with its own
 //! span, panic guard and outcome. A [`RoundTripGroup`] lets those futures share one round trip:
-//! each record [`joins`](RoundTripGroup::join) the group when it starts, and then either
-//! [`sends`](Member::send) its request (a call id to load, a row to write) or leaves (drops its
-//! [`Member`]: it failed, or had nothing to send). When every record in flight has sent or
-//! left, the last one to arrive runs every queued request at once (one statement) and hands
+//! each record [`joins`](RoundTripGroup::join) the group when the batch runner takes it in,
+//! and then either [`sends`](Member::send) its request (a call id to load, a row to write) or
+//! leaves (drops its [`Member`]: it failed, or had nothing to send). When every member has sent
+//! or left, the last one to arrive runs every queued request at once (one statement) and hands
 //! each record its own result.
+//!
+//! A record must join before any record of its group can send: the batch runner creates every
+//! in-flight record's future before it polls one, so joining belongs where the future is made
+//! (see `handlers::analyze_batch`), not in its body. A record that joined only when first polled
+//! would find the first one polled alone in the group, and that one would load its call alone.
 //!
 //! So a batch of ten records loads its calls with one query and writes its rows with one
 //! statement and one commit, instead of ten of each, while a record whose row is rejected still
