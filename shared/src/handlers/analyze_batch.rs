@@ -26,7 +26,7 @@ use crate::{
     domain::{call_metrics, CallCompleted, CallCompletedError, CallId, HotLead, Transcript},
     error::{Classified, ErrorClass},
     metrics::MetricsLine,
-    round_trip_group::{Abandoned, RoundTripGroup},
+    round_trip_group::{Abandoned, Member, RoundTripGroup},
 };
 
 /// How long one invocation may hold the right to publish a call's hot-lead message. Longer
@@ -237,7 +237,13 @@ pub async fn analyze_batch(
     let shared = SharedRoundTrips::default();
     let records = &event.payload.records;
     let result = run_sqs_batch(records, options, |record| {
-        analyze_record(deps, record, deadline, &tally, &shared).boxed()
+        // Joined here, not in `analyze_record`: the batch runner calls this for every record in
+        // flight before it polls any, so no record's load can start before all have joined.
+        let slots = RecordSlots {
+            load: shared.loads.join(),
+            write: shared.writes.join(),
+        };
+        analyze_record(deps, record, deadline, &tally, slots).boxed()
     })
     .await;
     if matches!(deps.analyzer, Analyzer::Llm { .. }) {
@@ -253,6 +259,13 @@ pub async fn analyze_batch(
 struct SharedRoundTrips {
     loads: RoundTripGroup<CallId, Result<Option<StoredCall>, StoreError>>,
     writes: RoundTripGroup<AnalyticsRecord, Result<(), StoreError>>,
+}
+
+/// One record's places in its batch's [`SharedRoundTrips`]: until the record sends its request
+/// or drops its place, the group's load or write waits for it.
+struct RecordSlots<'g> {
+    load: Member<'g, CallId, Result<Option<StoredCall>, StoreError>>,
+    write: Member<'g, AnalyticsRecord, Result<(), StoreError>>,
 }
 
 /// Loads a group's calls; a failed query fails each of its records with the one error.
@@ -323,11 +336,12 @@ async fn analyze_record(
     record: &SqsMessage,
     deadline: Option<Instant>,
     tally: &LlmTally,
-    shared: &SharedRoundTrips,
+    slots: RecordSlots<'_>,
 ) -> Result<(), RecordError> {
-    // Until this record sends its request or ends, the batch's shared load and write wait for it.
-    let load_slot = shared.loads.join();
-    let write_slot = shared.writes.join();
+    let RecordSlots {
+        load: load_slot,
+        write: write_slot,
+    } = slots;
     let event = CallCompleted::parse(record.body.as_deref().unwrap_or(""))?;
     let call_id = event.call_id;
     Span::current().record("call_id", call_id.as_str());
@@ -376,11 +390,21 @@ async fn analyze_record(
                 deps.analyzer
                     .analyze(&transcript, deps.config.transcript_max_chars, deadline);
             // The call metrics depend on the transcript alone: computed while the LLM request is
-            // in flight (join polls the request first, so it is sent before this CPU work), not
-            // after the answer, where they would lengthen the batch.
-            let (outcome, metrics) = tokio::join!(analysis, async {
-                call_metrics(transcript.turns(), rules::utterance_sentiment)
+            // in flight, not after the answer, where they would lengthen the batch; and on the
+            // blocking pool, not on this task, where they would hold up the other records of
+            // the batch, which share this task, until their requests are sent.
+            let turns = transcript.turns().to_vec();
+            let metrics = tokio::task::spawn_blocking(move || {
+                call_metrics(&turns, rules::utterance_sentiment)
             });
+            let (outcome, metrics) = tokio::join!(analysis, metrics);
+            let metrics = match metrics {
+                Ok(metrics) => metrics,
+                // A panic in the metrics is this record's, as one on this task would be.
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                // Cancelled: the runtime is shutting down; finish the work here.
+                Err(_) => call_metrics(transcript.turns(), rules::utterance_sentiment),
+            };
             let outcome = outcome?;
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             if let Some(usage) = &outcome.usage {
