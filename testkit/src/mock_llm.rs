@@ -360,6 +360,15 @@ async fn answer(seq: usize, fault: Fault, body: &str) -> Response {
         _ => {}
     }
 
+    // Without a fault the reply is a pure function of the request, so a body seen before gets
+    // the reply it got then (with its own id and time): the benchmark sends the same requests
+    // many times, and this server shares the cores of the analyzer under test, where a real
+    // model's work happens elsewhere. Reading the request and counting its tokens took 0.2 ms
+    // of those cores per request.
+    let remembered = (fault == Fault::Ok).then(|| body_hash(body));
+    if let Some(reply) = remembered.and_then(|key| lock(replies()).get(&key).cloned()) {
+        return reply.response(seq);
+    }
     let call = match ChatCall::parse(body) {
         Ok(call) => call,
         Err(message) => {
@@ -399,45 +408,83 @@ async fn answer(seq: usize, fault: Fault, body: &str) -> Response {
     // without usage: the request's messages and schema, and the reply's text.
     let prompt_tokens = prompt_tokens(body);
     let completion_tokens = text.as_deref().or(refusal).map_or(0, tokens::text_tokens);
-    let created = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let mut envelope = json!({
-        "id": format!("chatcmpl-mock-{seq}"),
-        "object": "chat.completion",
-        "created": created,
-        "model": call.model,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": text, "refusal": refusal},
-            "finish_reason": finish_reason
-        }],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens
+    let reply = Reply {
+        model: call.model,
+        text,
+        finish_reason,
+        usage: (fault != Fault::NoUsage).then_some((prompt_tokens, completion_tokens)),
+    };
+    if let Some(key) = remembered {
+        let mut replies = lock(replies());
+        if replies.len() >= 4096 {
+            replies.clear();
         }
-    });
-    if fault == Fault::NoUsage {
-        if let Some(envelope) = envelope.as_object_mut() {
-            envelope.remove("usage");
-        }
+        replies.insert(key, reply.clone());
     }
-    Response::json(200, envelope.to_string())
+    reply.response(seq)
 }
 
-/// The analysis in the snake_case shape postcall's LLM schema asks for.
+/// A 200 reply, without its id and time.
+#[derive(Debug, Clone)]
+struct Reply {
+    model: String,
+    text: Option<String>,
+    finish_reason: &'static str,
+    /// Prompt and completion tokens; `None` leaves the `usage` block out.
+    usage: Option<(usize, usize)>,
+}
+
+impl Reply {
+    fn response(&self, seq: usize) -> Response {
+        let refusal = self.text.is_none().then_some(REFUSAL);
+        let created = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut envelope = json!({
+            "id": format!("chatcmpl-mock-{seq}"),
+            "object": "chat.completion",
+            "created": created,
+            "model": self.model,
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": self.text, "refusal": refusal},
+                "finish_reason": self.finish_reason
+            }],
+        });
+        if let (Some((prompt, completion)), Some(envelope)) = (self.usage, envelope.as_object_mut())
+        {
+            envelope.insert(
+                "usage".into(),
+                json!({
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion
+                }),
+            );
+        }
+        Response::json(200, envelope.to_string())
+    }
+}
+
+/// Replies to fault-free requests, by [`body_hash`] (up to 4 096).
+fn replies() -> &'static Mutex<HashMap<u64, Reply>> {
+    static REPLIES: std::sync::OnceLock<Mutex<HashMap<u64, Reply>>> = std::sync::OnceLock::new();
+    REPLIES.get_or_init(Default::default)
+}
+
+fn body_hash(body: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// The request's prompt tokens ([`tokens::request_tokens`]), remembered per request body (up
 /// to 4 096): tokenising a 6 kB prompt for every request would weigh on the benchmark that runs
 /// this server in its own process.
 fn prompt_tokens(body: &str) -> usize {
     static MEMO: std::sync::OnceLock<Mutex<HashMap<u64, usize>>> = std::sync::OnceLock::new();
-    let key = {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        body.hash(&mut hasher);
-        hasher.finish()
-    };
+    let key = body_hash(body);
     let memo = MEMO.get_or_init(Default::default);
     if let Some(count) = memo
         .lock()
@@ -457,6 +504,7 @@ fn prompt_tokens(body: &str) -> usize {
     count
 }
 
+/// The analysis in the snake_case shape postcall's LLM schema asks for.
 #[derive(Debug, Clone, serde::Serialize)]
 struct Content {
     sentiment: f64,

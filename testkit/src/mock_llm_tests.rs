@@ -114,8 +114,11 @@ async fn ok_answer_is_a_valid_deterministic_completion() {
     assert_eq!(envelope["usage"]["total_tokens"], prompt + completion);
 
     let (_, again, again_content) = chat(&mock, &body).await;
+    // The second answer is the remembered one, with its own id.
     assert_eq!(again["id"], "chatcmpl-mock-2");
     assert_eq!(again_content, content);
+    assert_eq!(again["usage"], envelope["usage"]);
+    assert_eq!(again["choices"][0]["finish_reason"], "stop");
     assert_eq!(again["choices"][0]["message"]["content"], text);
 }
 

@@ -179,6 +179,72 @@ async fn run_analyzer(
     Ok((failed, wall, latencies, batches))
 }
 
+/// The local OpenAI-compatible server on a thread and runtime of its own: on the bench's
+/// runtime its tasks would take turns with the analyzer's on the same worker threads, and
+/// wait for them, which a real model's answers do not. It still shares the machine's cores.
+struct LlmOnItsOwnThread {
+    base_url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LlmOnItsOwnThread {
+    fn start(options: postcall_testkit::MockLlmOptions) -> anyhow::Result<Self> {
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("bench-llm".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = started_tx.send(Err(anyhow::Error::from(e)));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match postcall_testkit::MockLlm::start(options).await {
+                        Ok(server) => {
+                            let _ = started_tx.send(Ok(server.base_url()));
+                            // Serves until the section is done with it, then drops it.
+                            let _ = stopped.await;
+                            drop(server);
+                        }
+                        Err(e) => {
+                            let _ = started_tx.send(Err(e.into()));
+                        }
+                    }
+                });
+            })?;
+        let base_url = started_rx
+            .recv()
+            .context("the server's thread ended before it started")??;
+        Ok(Self {
+            base_url,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+}
+
+impl Drop for LlmOnItsOwnThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// What the analyzer section measured.
 pub(super) struct AnalyzerSection {
     pub(super) runs: Vec<AnalyzerRun>,
@@ -213,12 +279,11 @@ pub(super) async fn bench_analyzer(
     plan.push(("llm".to_string(), 300, 10, "off"));
     for (analyzer, latency_ms, concurrency, synchronous_commit) in plan {
         client.batch_execute(r#"DELETE FROM "Analytics""#).await?;
-        let server = postcall_testkit::MockLlm::start(postcall_testkit::MockLlmOptions {
+        let server = LlmOnItsOwnThread::start(postcall_testkit::MockLlmOptions {
             port: 0,
             latency: Duration::from_millis(latency_ms),
             cycle: Vec::new(),
         })
-        .await
         .context("start the local OpenAI-compatible server")?;
         let env = [
             ("ANALYZER", analyzer.clone()),
