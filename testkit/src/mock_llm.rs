@@ -311,9 +311,31 @@ async fn handle(shared: Arc<Shared>, request: Request) -> Response {
     let seq = shared.record(&request);
     let fault = shared.next_fault();
     if !shared.options.latency.is_zero() {
-        tokio::time::sleep(shared.options.latency).await;
+        wait_precisely(shared.options.latency).await;
     }
     answer(seq, fault, &request.body).await
+}
+
+/// Waits `latency` from now, to about 0.1 ms. Tokio's timer counts whole milliseconds and
+/// rounds up, so its sleep of 300 ms took 301–303 ms here, and the benchmark's figures for
+/// the analyzer (its time beyond the simulated latency) carried that error. The last
+/// stretch is a thread's sleep, which the kernel times to microseconds.
+async fn wait_precisely(latency: Duration) {
+    const TOKIO_TIMER_SLACK: Duration = Duration::from_millis(3);
+    let deadline = std::time::Instant::now() + latency;
+    if latency > TOKIO_TIMER_SLACK {
+        tokio::time::sleep(latency - TOKIO_TIMER_SLACK).await;
+    }
+    let rest = deadline.saturating_duration_since(std::time::Instant::now());
+    if !rest.is_zero() {
+        // Outside a runtime with a blocking pool (never in practice), a timer sleep will do.
+        if tokio::task::spawn_blocking(move || std::thread::sleep(rest))
+            .await
+            .is_err()
+        {
+            tokio::time::sleep(rest).await;
+        }
+    }
 }
 
 /// Error statuses come before the body is read, as a real gateway rejects before the model runs;
