@@ -268,6 +268,7 @@ impl BenchDb {
 /// Loads `count` calls (the demo calls, cycled, with unique ids), gathers the planner's
 /// statistics on them and returns their ids.
 async fn seed_calls(
+    db: &BenchDb,
     url: &str,
     samples: &[(dataset::LabelledCall, Transcript)],
     count: usize,
@@ -288,9 +289,8 @@ async fn seed_calls(
     // Tables just filled have no statistics until autovacuum gets to them (a minute or more):
     // until then the planner guesses, and loading a batch's calls scanned every turn (3.6 ms
     // for 10 calls at 1 000 seeded, 0.3 ms with statistics). A deployed table has statistics.
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-    tokio::spawn(connection);
-    client
+    db.client_in(url)
+        .await?
         .batch_execute(r#"ANALYZE "Call"; ANALYZE "Turn"; ANALYZE "Analytics""#)
         .await
         .context("analyze the seeded tables")?;

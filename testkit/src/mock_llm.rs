@@ -387,8 +387,9 @@ async fn answer(seq: usize, fault: Fault, body: &str) -> Response {
     // many times, and this server shares the cores of the analyzer under test, where a real
     // model's work happens elsewhere. Reading the request and counting its tokens took 0.2 ms
     // of those cores per request.
-    let remembered = (fault == Fault::Ok).then(|| body_hash(body));
-    if let Some(reply) = remembered.and_then(|key| lock(replies()).get(&key).cloned()) {
+    static REPLIES: Memo<Reply> = Memo::new();
+    let remembered = (fault == Fault::Ok).then(|| hash_of(body));
+    if let Some(reply) = remembered.and_then(|key| REPLIES.get(key)) {
         return reply.response(seq);
     }
     let call = match ChatCall::parse(body) {
@@ -437,11 +438,7 @@ async fn answer(seq: usize, fault: Fault, body: &str) -> Response {
         usage: (fault != Fault::NoUsage).then_some((prompt_tokens, completion_tokens)),
     };
     if let Some(key) = remembered {
-        let mut replies = lock(replies());
-        if replies.len() >= 4096 {
-            replies.clear();
-        }
-        replies.insert(key, reply.clone());
+        REPLIES.insert(key, reply.clone());
     }
     reply.response(seq)
 }
@@ -488,16 +485,48 @@ impl Reply {
     }
 }
 
-/// Replies to fault-free requests, by [`body_hash`] (up to 4 096).
-fn replies() -> &'static Mutex<HashMap<u64, Reply>> {
-    static REPLIES: std::sync::OnceLock<Mutex<HashMap<u64, Reply>>> = std::sync::OnceLock::new();
-    REPLIES.get_or_init(Default::default)
+/// Values this server computed once from a request (they are pure functions of it), by
+/// [`hash_of`] what they were computed from; at most 4 096, then it starts again. The benchmark
+/// runs this server in its own process, on the cores the analyzer under test uses, where a real
+/// model's work happens elsewhere.
+struct Memo<V>(std::sync::OnceLock<Mutex<HashMap<u64, V>>>);
+
+impl<V: Clone> Memo<V> {
+    const fn new() -> Self {
+        Self(std::sync::OnceLock::new())
+    }
+
+    fn map(&self) -> MutexGuard<'_, HashMap<u64, V>> {
+        lock(self.0.get_or_init(Default::default))
+    }
+
+    fn get(&self, key: u64) -> Option<V> {
+        self.map().get(&key).cloned()
+    }
+
+    fn insert(&self, key: u64, value: V) {
+        let mut map = self.map();
+        if map.len() >= 4096 {
+            map.clear();
+        }
+        map.insert(key, value);
+    }
+
+    /// The remembered value, or `compute`'s, remembered (computed without the lock held).
+    fn get_or_insert_with(&self, key: u64, compute: impl FnOnce() -> V) -> V {
+        if let Some(value) = self.get(key) {
+            return value;
+        }
+        let value = compute();
+        self.insert(key, value.clone());
+        value
+    }
 }
 
-fn body_hash(body: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
+fn hash_of<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
+    use std::hash::Hasher;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    body.hash(&mut hasher);
+    value.hash(&mut hasher);
     hasher.finish()
 }
 
@@ -505,25 +534,10 @@ fn body_hash(body: &str) -> u64 {
 /// to 4 096): tokenising a 6 kB prompt for every request would weigh on the benchmark that runs
 /// this server in its own process.
 fn prompt_tokens(body: &str) -> usize {
-    static MEMO: std::sync::OnceLock<Mutex<HashMap<u64, usize>>> = std::sync::OnceLock::new();
-    let key = body_hash(body);
-    let memo = MEMO.get_or_init(Default::default);
-    if let Some(count) = memo
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get(&key)
-    {
-        return *count;
-    }
-    let count = serde_json::from_str::<Value>(body).map_or(0, |v| tokens::request_tokens(&v));
-    let mut memo = memo
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if memo.len() >= 4096 {
-        memo.clear();
-    }
-    memo.insert(key, count);
-    count
+    static PROMPT_TOKENS: Memo<usize> = Memo::new();
+    PROMPT_TOKENS.get_or_insert_with(hash_of(body), || {
+        serde_json::from_str::<Value>(body).map_or(0, |v| tokens::request_tokens(&v))
+    })
 }
 
 /// The analysis in the snake_case shape postcall's LLM schema asks for.
@@ -594,39 +608,19 @@ impl ChatCall {
     /// happens elsewhere. Without the memo the mock's analyses took a third of the benchmark
     /// process's CPU.
     fn content(&self) -> Content {
-        static MEMO: std::sync::OnceLock<std::sync::Mutex<HashMap<u64, Content>>> =
-            std::sync::OnceLock::new();
-        let key = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            format!("{:?}", self.turns).hash(&mut hasher);
-            hasher.finish()
-        };
-        let memo = MEMO.get_or_init(Default::default);
-        let remembered = memo
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&key)
-            .cloned();
-        let mut content = remembered.unwrap_or_else(|| {
+        static CONTENTS: Memo<Content> = Memo::new();
+        let key = hash_of(format!("{:?}", self.turns).as_str());
+        let mut content = CONTENTS.get_or_insert_with(key, || {
             let capped = Transcript::new(self.turns.clone()).capped(usize::MAX);
             let analysis = rules::analyze(&capped);
-            let content = Content {
+            Content {
                 sentiment: analysis.sentiment.get(),
                 lead_score: i64::from(analysis.lead_score.get()),
                 intent: analysis.intent.as_str(),
                 entities: analysis.entities,
                 summary: analysis.summary.as_str().to_owned(),
                 next_action: analysis.next_action,
-            };
-            let mut memo = memo
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if memo.len() >= 4096 {
-                memo.clear();
             }
-            memo.insert(key, content.clone());
-            content
         });
         if self.steered {
             content.lead_score = 100;

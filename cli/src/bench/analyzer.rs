@@ -259,7 +259,7 @@ pub(super) async fn bench_analyzer(
     sizes: &Sizes,
 ) -> anyhow::Result<AnalyzerSection> {
     let url = db.schema("bench_analyzer").await?;
-    let ids = seed_calls(&url, samples, sizes.analyzer_calls, "an").await?;
+    let ids = seed_calls(db, &url, samples, sizes.analyzer_calls, "an").await?;
     let client = db.client_in(&url).await?;
     let mut runs = Vec::new();
     let mut tokens = None;

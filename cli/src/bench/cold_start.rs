@@ -87,7 +87,7 @@ pub(super) async fn bench_cold_start(
     };
     eprintln!("  cold start of {} ({build} build)", binary.display());
     let url = db.schema("bench_cold").await?;
-    let ids = seed_calls(&url, samples, 10, "cold").await?;
+    let ids = seed_calls(db, &url, samples, 10, "cold").await?;
     let event = sqs_batches(&ids)
         .into_iter()
         .next()
