@@ -1,6 +1,11 @@
-//! Just enough HTTP/1.1 for a test server: one request per connection, `Content-Length` bodies,
-//! `Connection: close` on every answer. Clients in tests speak plain HTTP/1.1, so chunked
-//! uploads, keep-alive and pipelining are deliberately out of scope.
+//! Just enough HTTP/1.1 for a test server: `Content-Length` bodies, and persistent connections
+//! as HTTP/1.1 defines them (a connection serves requests one after another until the client
+//! sends `Connection: close`, speaks HTTP/1.0, or stays idle too long). Clients in tests speak
+//! plain HTTP/1.1, so chunked uploads and pipelining are deliberately out of scope.
+//!
+//! Keeping connections open matters to the benchmark: a pooled client (reqwest, httpx) then
+//! sends a batch's requests on connections it already has, as it does against a real
+//! provider, instead of opening one per request because the server closed the last one.
 
 use std::{future::Future, io, sync::Arc, time::Duration};
 
@@ -13,6 +18,10 @@ use tokio::{
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a kept-alive connection may wait for its next request. Longer than the pooled
+/// clients' idle timeouts (reqwest's 90 s default is the longest in use), so a client never
+/// sends on a connection this server has just closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// One parsed request.
 #[derive(Debug, Clone)]
@@ -23,6 +32,8 @@ pub(crate) struct Request {
     /// Names lowercased, in arrival order.
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// HTTP/1.1 and no `Connection: close`: the client may send another request after this one.
+    pub keep_alive: bool,
 }
 
 impl Request {
@@ -34,7 +45,7 @@ impl Request {
     }
 }
 
-/// One response; `Content-Length` and `Connection: close` are added when written.
+/// One response; `Content-Length` and `Connection` are added when written.
 #[derive(Debug, Clone)]
 pub(crate) struct Response {
     pub status: u16,
@@ -66,23 +77,31 @@ impl Response {
 }
 
 /// Accepts forever, serving each connection in its own task so a slow answer (or a client that
-/// never sends anything) cannot hold up the others.
+/// never sends anything) cannot hold up the others. The connections' tasks belong to this
+/// future: when it is dropped (the server's handle aborts it), kept-alive connections close
+/// with it, so a client holding one sees the server gone as it would after a restart.
 pub(crate) async fn serve<H, F>(listener: TcpListener, handler: Arc<H>)
 where
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                let handler = Arc::clone(&handler);
-                tokio::spawn(async move {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let handler = Arc::clone(&handler);
                     // A failed connection concerns only its client; the loop goes on.
-                    let _ = serve_connection(stream, handler).await;
-                });
-            }
-            // Transient (e.g. out of file descriptors): back off instead of spinning.
-            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                    connections.spawn(async move {
+                        let _ = serve_connection(stream, handler).await;
+                    });
+                }
+                // Transient (e.g. out of file descriptors): back off instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            // Reaps finished connections so the set does not grow with every one served.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
 }
@@ -92,17 +111,25 @@ where
     H: Fn(Request) -> F,
     F: Future<Output = Response>,
 {
-    let request = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut stream)).await {
-        Err(_) | Ok(Ok(None)) => return Ok(()),
-        Ok(Ok(Some(request))) => request,
-        Ok(Err(e)) if e.kind() == io::ErrorKind::InvalidData => {
-            let body = error_body(&e.to_string(), "invalid_request_error", None);
-            return write_response(&mut stream, &Response::json(400, body)).await;
+    let mut wait = READ_TIMEOUT;
+    loop {
+        let request = match tokio::time::timeout(wait, read_request(&mut stream)).await {
+            Err(_) | Ok(Ok(None)) => return Ok(()),
+            Ok(Ok(Some(request))) => request,
+            Ok(Err(e)) if e.kind() == io::ErrorKind::InvalidData => {
+                let body = error_body(&e.to_string(), "invalid_request_error", None);
+                return write_response(&mut stream, &Response::json(400, body), false).await;
+            }
+            Ok(Err(e)) => return Err(e),
+        };
+        let keep_alive = request.keep_alive;
+        let response = handler(request).await;
+        write_response(&mut stream, &response, keep_alive).await?;
+        if !keep_alive {
+            return Ok(());
         }
-        Ok(Err(e)) => return Err(e),
-    };
-    let response = handler(request).await;
-    write_response(&mut stream, &response).await
+        wait = IDLE_TIMEOUT;
+    }
 }
 
 /// Reads one request; `Ok(None)` when the client closed without sending anything.
@@ -137,6 +164,7 @@ pub(crate) async fn read_request<S: AsyncRead + Unpin>(
     let (Some(method), Some(target)) = (request_line.next(), request_line.next()) else {
         return Err(invalid("malformed request line"));
     };
+    let http_1_1 = request_line.next() == Some("HTTP/1.1");
     let headers: Vec<(String, String)> = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
@@ -157,7 +185,14 @@ pub(crate) async fn read_request<S: AsyncRead + Unpin>(
         stream.read_exact(&mut body[have..]).await?;
     }
     body.truncate(length);
+    let close_asked = headers.iter().any(|(name, value)| {
+        name == "connection"
+            && value
+                .split(',')
+                .any(|option| option.trim().eq_ignore_ascii_case("close"))
+    });
     Ok(Some(Request {
+        keep_alive: http_1_1 && !close_asked,
         method: method.to_owned(),
         target: target.to_owned(),
         headers,
@@ -165,8 +200,13 @@ pub(crate) async fn read_request<S: AsyncRead + Unpin>(
     }))
 }
 
-/// Writes the response and closes our side, so clients that read to EOF finish too.
-pub(crate) async fn write_response(stream: &mut TcpStream, response: &Response) -> io::Result<()> {
+/// Writes the response; unless the connection is kept alive, closes our side after it, so
+/// clients that read to EOF finish too.
+pub(crate) async fn write_response(
+    stream: &mut TcpStream,
+    response: &Response,
+    keep_alive: bool,
+) -> io::Result<()> {
     let mut out = format!(
         "HTTP/1.1 {} {}\r\n",
         response.status,
@@ -176,13 +216,18 @@ pub(crate) async fn write_response(stream: &mut TcpStream, response: &Response) 
         out.push_str(&format!("{name}: {value}\r\n"));
     }
     out.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        response.body.len()
+        "Content-Length: {}\r\nConnection: {}\r\n\r\n",
+        response.body.len(),
+        if keep_alive { "keep-alive" } else { "close" }
     ));
     out.push_str(&response.body);
     stream.write_all(out.as_bytes()).await?;
     stream.flush().await?;
-    stream.shutdown().await
+    if keep_alive {
+        Ok(())
+    } else {
+        stream.shutdown().await
+    }
 }
 
 /// An OpenAI-style error body.
@@ -234,5 +279,102 @@ mod tests {
         let bad_length = b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n";
         let err = read_request(&mut &bad_length[..]).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    async fn echo_server() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let handler = Arc::new(|request: Request| async move {
+            Response::text(200, format!("{} {}", request.method, request.body))
+        });
+        (address, tokio::spawn(serve(listener, handler)))
+    }
+
+    /// Reads one response with a `Content-Length` body; `None` at EOF.
+    async fn read_response(stream: &mut TcpStream) -> Option<(String, String)> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        loop {
+            if let Some(end) = find(&buf, b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                let length: usize = head
+                    .lines()
+                    .find_map(|line| line.strip_prefix("Content-Length: "))
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                while buf.len() < end + 4 + length {
+                    let n = stream.read(&mut chunk).await.unwrap();
+                    assert_ne!(n, 0, "connection closed inside a response");
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + length]);
+                return Some((head, body.into_owned()));
+            }
+            let n = stream.read(&mut chunk).await.unwrap();
+            if n == 0 {
+                assert!(buf.is_empty(), "connection closed inside a response head");
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn post(body: &str, extra_headers: &str, version: &str) -> Vec<u8> {
+        format!(
+            "POST / {version}\r\nContent-Length: {}\r\n{extra_headers}\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_connection_serves_requests_until_the_client_asks_to_close() {
+        let (address, _server) = echo_server().await;
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        for body in ["one", "two"] {
+            stream.write_all(&post(body, "", "HTTP/1.1")).await.unwrap();
+            let (head, answer) = read_response(&mut stream).await.unwrap();
+            assert!(head.contains("Connection: keep-alive"), "{head}");
+            assert_eq!(answer, format!("POST {body}"));
+        }
+        let close = post("three", "Connection: close\r\n", "HTTP/1.1");
+        stream.write_all(&close).await.unwrap();
+        let (head, answer) = read_response(&mut stream).await.unwrap();
+        assert!(head.contains("Connection: close"), "{head}");
+        assert_eq!(answer, "POST three");
+        assert!(read_response(&mut stream).await.is_none(), "still open");
+    }
+
+    #[tokio::test]
+    async fn http_1_0_gets_one_answer_and_a_close() {
+        let (address, _server) = echo_server().await;
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream
+            .write_all(&post("old", "", "HTTP/1.0"))
+            .await
+            .unwrap();
+        let (head, answer) = read_response(&mut stream).await.unwrap();
+        assert!(head.contains("Connection: close"), "{head}");
+        assert_eq!(answer, "POST old");
+        assert!(read_response(&mut stream).await.is_none(), "still open");
+    }
+
+    #[tokio::test]
+    async fn stopping_the_server_closes_its_kept_alive_connections() {
+        let (address, server) = echo_server().await;
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream
+            .write_all(&post("one", "", "HTTP/1.1"))
+            .await
+            .unwrap();
+        assert!(read_response(&mut stream).await.is_some());
+        server.abort();
+        let _ = server.await;
+        let closed = tokio::time::timeout(Duration::from_secs(5), read_response(&mut stream)).await;
+        assert!(
+            matches!(closed, Ok(None)),
+            "the connection outlived its server"
+        );
     }
 }
