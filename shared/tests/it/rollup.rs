@@ -30,6 +30,11 @@ enum Op {
         call: u8,
         sentiment: f64,
     },
+    /// Several calls analysed by one statement, as the analyzer writes a batch (the rollup's
+    /// triggers run once per statement and net the rows out together).
+    AnalyseBatch {
+        calls: Vec<(u8, f64)>,
+    },
     /// Re-analysis that leaves the sentiment as it was.
     Touch {
         call: u8,
@@ -39,6 +44,10 @@ enum Op {
     },
     DeleteCall {
         call: u8,
+    },
+    /// One statement deleting the analyses of several calls.
+    DeleteAnalyticsOf {
+        calls: Vec<u8>,
     },
 }
 
@@ -50,7 +59,10 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (call.clone(), -1.0f64..=1.0).prop_map(|(call, sentiment)| Op::Analyse { call, sentiment }),
         1 => call.clone().prop_map(|call| Op::Touch { call }),
         1 => call.clone().prop_map(|call| Op::DeleteAnalytics { call }),
-        1 => call.prop_map(|call| Op::DeleteCall { call }),
+        1 => call.clone().prop_map(|call| Op::DeleteCall { call }),
+        2 => proptest::collection::vec((call.clone(), -1.0f64..=1.0), 1..6)
+            .prop_map(|calls| Op::AnalyseBatch { calls }),
+        1 => proptest::collection::vec(call, 1..5).prop_map(|calls| Op::DeleteAnalyticsOf { calls }),
     ]
 }
 
@@ -86,6 +98,36 @@ async fn apply(db: &Client, now: DateTime<Utc>, op: &Op) {
                    ON CONFLICT ("callId") DO UPDATE SET sentiment = EXCLUDED.sentiment,
                                                         "computedAt" = now()"#,
                 &[&id(call), sentiment],
+            )
+            .await
+            .unwrap();
+        }
+        Op::AnalyseBatch { calls } => {
+            // A statement may not upsert one row twice: the last sentiment per call wins, as in
+            // the analyzer's batch write.
+            let mut last: std::collections::BTreeMap<u8, f64> = std::collections::BTreeMap::new();
+            for (call, sentiment) in calls {
+                last.insert(*call, *sentiment);
+            }
+            let ids: Vec<String> = last.keys().map(id).collect();
+            let sentiments: Vec<f64> = last.values().copied().collect();
+            db.execute(
+                r#"INSERT INTO "Analytics" ("callId", sentiment, "leadScore", intent)
+                   SELECT c.id, r.sentiment, 50, 'info'
+                   FROM unnest($1::text[], $2::float8[]) AS r(call_id, sentiment)
+                   JOIN "Call" c ON c.id = r.call_id
+                   ON CONFLICT ("callId") DO UPDATE SET sentiment = EXCLUDED.sentiment,
+                                                        "computedAt" = now()"#,
+                &[&ids, &sentiments],
+            )
+            .await
+            .unwrap();
+        }
+        Op::DeleteAnalyticsOf { calls } => {
+            let ids: Vec<String> = calls.iter().map(id).collect();
+            db.execute(
+                r#"DELETE FROM "Analytics" WHERE "callId" = ANY($1::text[])"#,
+                &[&ids],
             )
             .await
             .unwrap();

@@ -62,6 +62,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "rollup_quarter_hours",
         sql: include_str!("../../../../migrations/0009_rollup_quarter_hours.sql"),
     },
+    Migration {
+        version: 10,
+        name: "rollup_statement_triggers",
+        sql: include_str!("../../../../migrations/0010_rollup_statement_triggers.sql"),
+    },
 ];
 
 impl PgStore {
