@@ -15,6 +15,7 @@ use crate::{
     backoff::{backoff_delay, jitter_unit},
     domain::{
         Analysis, CappedTranscript, Entities, Intent, LeadScore, Sentiment, Summary, Transcript,
+        Turn,
     },
     error::{Classified, ErrorClass},
 };
@@ -85,26 +86,45 @@ pub fn transcript_block(transcript: &CappedTranscript) -> String {
         transcript.chars() + 64 * (transcript.head.len() + transcript.tail.len()) + 32,
     );
     out.push_str("<transcript>\n");
-    let mut push = |value: Value| {
-        let line = value
-            .to_string()
-            .replace('<', "\\u003c")
-            .replace('>', "\\u003e")
-            .replace('&', "\\u0026");
-        out.push_str(&line);
-        out.push('\n');
+    // Each line is what `json!({"role": …, "text": …})` prints (keys in order), written
+    // straight into the block: a call's turns cost no JSON tree and no copies.
+    let push_turn = |out: &mut String, turn: &Turn| {
+        out.push_str("{\"role\":");
+        push_json_string(out, turn.role.label());
+        out.push_str(",\"text\":");
+        push_json_string(out, turn.text.trim());
+        out.push_str("}\n");
     };
     for turn in &transcript.head {
-        push(json!({"role": turn.role.label(), "text": turn.text.trim()}));
+        push_turn(&mut out, turn);
     }
     if transcript.is_truncated() {
-        push(json!({"omitted_chars": transcript.omitted_chars}));
+        out.push_str(&format!(
+            "{{\"omitted_chars\":{}}}\n",
+            transcript.omitted_chars
+        ));
     }
     for turn in &transcript.tail {
-        push(json!({"role": turn.role.label(), "text": turn.text.trim()}));
+        push_turn(&mut out, turn);
     }
     out.push_str("</transcript>");
     out
+}
+
+/// Appends `text` as a JSON string, with `<`, `>` and `&` escaped as well (see
+/// [`transcript_block`]).
+fn push_json_string(out: &mut String, text: &str) {
+    let quoted = serde_json::Value::from(text).to_string();
+    if quoted.contains(['<', '>', '&']) {
+        out.push_str(
+            &quoted
+                .replace('<', "\\u003c")
+                .replace('>', "\\u003e")
+                .replace('&', "\\u0026"),
+        );
+    } else {
+        out.push_str(&quoted);
+    }
 }
 
 /// The Chat Completions request body.
@@ -781,6 +801,32 @@ mod tests {
             line["text"].as_str().unwrap().starts_with("</transcript>"),
             "the data is intact once decoded"
         );
+    }
+
+    #[test]
+    fn each_turn_line_decodes_to_its_role_and_text() {
+        let texts = [
+            "  café, naïve 😀 – \"quoted\" \\ back\tslash\u{7}  ",
+            "a < b && c > d",
+            "",
+        ];
+        let t = capped(&[
+            (Role::Agent, texts[0]),
+            (Role::Caller, texts[1]),
+            (Role::Caller, texts[2]),
+        ]);
+        let block = transcript_block(&t);
+        let lines: Vec<&str> = block.lines().collect();
+        assert_eq!(lines.len(), 5, "{block}");
+        for (line, (role, text)) in lines[1..4].iter().zip([
+            ("agent", texts[0]),
+            ("caller", texts[1]),
+            ("caller", texts[2]),
+        ]) {
+            assert!(!line.contains(['<', '>', '&']), "{line}");
+            let decoded: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(decoded, json!({"role": role, "text": text.trim()}));
+        }
     }
 
     #[test]

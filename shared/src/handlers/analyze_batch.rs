@@ -390,21 +390,15 @@ async fn analyze_record(
                 deps.analyzer
                     .analyze(&transcript, deps.config.transcript_max_chars, deadline);
             // The call metrics depend on the transcript alone: computed while the LLM request is
-            // in flight, not after the answer, where they would lengthen the batch; and on the
-            // blocking pool, not on this task, where they would hold up the other records of
-            // the batch, which share this task, until their requests are sent.
-            let turns = transcript.turns().to_vec();
-            let metrics = tokio::task::spawn_blocking(move || {
-                call_metrics(&turns, rules::utterance_sentiment)
-            });
-            let (outcome, metrics) = tokio::join!(analysis, metrics);
-            let metrics = match metrics {
-                Ok(metrics) => metrics,
-                // A panic in the metrics is this record's, as one on this task would be.
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                // Cancelled: the runtime is shutting down; finish the work here.
-                Err(_) => call_metrics(transcript.turns(), rules::utterance_sentiment),
+            // in flight, not after the answer, where they would lengthen the batch. They wait for
+            // one turn of the batch's task first, so every record of the batch (they share the
+            // task) has sent its request before any computes metrics; on the task itself, not
+            // the blocking pool, whose hand-off cost a thread wake-up per record.
+            let metrics = async {
+                tokio::task::yield_now().await;
+                call_metrics(transcript.turns(), rules::utterance_sentiment)
             };
+            let (outcome, metrics) = tokio::join!(analysis, metrics);
             let outcome = outcome?;
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             if let Some(usage) = &outcome.usage {
