@@ -1,6 +1,6 @@
 """Drives handler.py the way Lambda drives one warm container, and prints one JSON result.
 
-    python run.py --ids-file FILE [--batch-size 10]
+    python run.py --ids-file FILE [--batch-size 10] [--warm-up-batches 1]
 
 FILE holds one call id per line. DATABASE_URL, LLM_BASE_URL, LLM_API_KEY, ANALYZER_CONCURRENCY
 (and the handler's other settings) come from the environment.
@@ -8,14 +8,17 @@ FILE holds one call id per line. DATABASE_URL, LLM_BASE_URL, LLM_API_KEY, ANALYZ
 handler.py is imported once before the clock starts (the cold start: pool connected, clients
 built, is not timed). The ids are cut into SQS events shaped like Lambda's, and
 handler.lambda_handler(event, context) is called for each batch in turn, as one container
-receives them. Timed: each batch's wall time, and each record's time inside the batch (read from
+receives them. The first --warm-up-batches of them run before the clock starts and are not
+counted (the container's first batch opens its HTTP connections; `postcall bench` warms its own
+containers the same way). Timed: each batch's wall time, and each record's time inside the batch (read from
 handler.RECORD_DURATIONS_S). Failed records are those in batchItemFailures (all of a batch's
 records if the handler raised, as Lambda would redeliver them all).
 
 stdout carries exactly one JSON object:
     {"calls", "failed", "wall_s", "calls_per_s", "record_p50_ms", "record_p95_ms",
      "batch_p50_ms", "python", "packages"}
-calls_per_s counts the calls analyzed (calls - failed) per second of wall time. Everything else,
+calls_per_s counts the calls analyzed (calls - failed, both after the warm-up) per second of
+wall time; "failed" includes the warm-up's. Everything else,
 logs included, goes to stderr.
 """
 
@@ -98,9 +101,15 @@ def main() -> int:
         "--lambda-timeout-s", type=float, default=60.0,
         help="the function's timeout, for the context's remaining time (template default 60)",
     )
+    parser.add_argument(
+        "--warm-up-batches", type=int, default=1,
+        help="batches run before the clock starts, not counted (default 1)",
+    )
     args = parser.parse_args()
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
+    if args.warm_up_batches < 0:
+        parser.error("--warm-up-batches must be 0 or more")
 
     with open(args.ids_file, encoding="utf-8") as f:
         call_ids = [line.strip() for line in f if line.strip()]
@@ -116,6 +125,17 @@ def main() -> int:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
     import handler  # the cold start: not timed
+
+    warm_up, events = events[: args.warm_up_batches], events[args.warm_up_batches :]
+    warm_up_failed = 0
+    for event in warm_up:
+        try:
+            response = handler.lambda_handler(event, FakeLambdaContext(args.lambda_timeout_s))
+            warm_up_failed += len(response.get("batchItemFailures", []))
+        except Exception as e:  # counted as failed, as below
+            print(f"warm-up invocation failed: {type(e).__name__}: {e}", file=sys.stderr)
+            warm_up_failed += len(event["Records"])
+    timed_calls = sum(len(event["Records"]) for event in events)
 
     handler.RECORD_DURATIONS_S.clear()
     batch_times: list[float] = []
@@ -139,10 +159,10 @@ def main() -> int:
     handler.pool.close()
 
     result = {
-        "calls": len(call_ids),
-        "failed": failed,
+        "calls": timed_calls,
+        "failed": failed + warm_up_failed,
         "wall_s": round(wall_s, 6),
-        "calls_per_s": round((len(call_ids) - failed) / wall_s, 3) if wall_s > 0 else 0.0,
+        "calls_per_s": round((timed_calls - failed) / wall_s, 3) if wall_s > 0 else 0.0,
         "record_p50_ms": percentile_ms(record_times, 0.50),
         "record_p95_ms": percentile_ms(record_times, 0.95),
         "batch_p50_ms": percentile_ms(batch_times, 0.50),

@@ -119,6 +119,8 @@ pub async fn run(
         .arg("--ids-file")
         .arg(&ids_file)
         .args(["--batch-size", "10"])
+        .arg("--warm-up-batches")
+        .arg(super::analyzer::WARM_UP_BATCHES.to_string())
         .env("DATABASE_URL", database_url)
         .env("LLM_BASE_URL", llm_base_url)
         .env("LLM_API_KEY", "bench")
