@@ -197,11 +197,12 @@ async fn run_analyzer(
 /// cold start.
 pub const WARM_UP_BATCHES: usize = 1;
 
-/// What one simulated container did while the clock ran.
+/// What one simulated container did.
 struct ContainerRun {
     /// Records taken in while the clock ran, and those of them that failed.
     calls: usize,
     failed: usize,
+    /// Records of the warm-up that failed.
     warm_up_failed: usize,
     batch_ms: Vec<f64>,
 }
@@ -241,18 +242,20 @@ fn run_container(
         })
     };
     let next = || queue.lock().ok().and_then(|mut q| q.pop_front());
-    let warmed = runtime
-        .context("the container's runtime")
-        .and_then(|runtime| {
-            let deps = setup(&runtime)?;
-            let mut warm_up_failed = 0;
-            for _ in 0..WARM_UP_BATCHES {
-                if let Some(event) = next() {
-                    warm_up_failed += runtime.block_on(run_batch(&deps, event));
-                }
+    let warm_up = || {
+        let runtime = runtime.context("the container's runtime")?;
+        let deps = setup(&runtime)?;
+        let mut warm_up_failed = 0;
+        for _ in 0..WARM_UP_BATCHES {
+            if let Some(event) = next() {
+                warm_up_failed += runtime.block_on(run_batch(&deps, event));
             }
-            Ok((deps, runtime, warm_up_failed))
-        });
+        }
+        Ok((deps, runtime, warm_up_failed))
+    };
+    // A panic is an error too: the barriers below must be reached whatever happened.
+    let warmed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(warm_up))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("a simulated container panicked at set-up")));
     // Waited even after a failed setup, so that the other containers and the bench go on.
     ready.wait();
     go.wait();
